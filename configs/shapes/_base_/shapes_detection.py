@@ -1,0 +1,72 @@
+# Synthetic shapes detection set (tools/make_shapes.py): COCO-format, 4 classes,
+# square images of `img_size` px. Generate first:
+#   python tools/make_shapes.py --out data/shapes --num-train 128 --num-val 64 --size 160
+# `classes` must equal ctkd_det.datasets.SHAPES_CLASSES (checked by tests).
+dataset_type = 'CocoDataset'
+data_root = 'data/shapes/'
+img_size = 160
+classes = ('circle', 'square', 'triangle', 'cross')
+metainfo = dict(
+    classes=classes,
+    palette=[(220, 20, 60), (0, 128, 255), (0, 200, 0), (255, 165, 0)])
+backend_args = None
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=(img_size, img_size), keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='Resize', scale=(img_size, img_size), keep_ratio=True),
+    # annotations are loaded after Resize so the gt boxes stay in original scale
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
+]
+
+# 0 workers: on a 2-core machine worker processes only compete with the model
+# for the cores (measured: see configs/shapes/README or the report).
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler=dict(type='AspectRatioBatchSampler'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='annotations/train.json',
+        data_prefix=dict(img='train/'),
+        filter_cfg=dict(filter_empty_gt=True, min_size=4),
+        pipeline=train_pipeline,
+        backend_args=backend_args))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='annotations/val.json',
+        data_prefix=dict(img='val/'),
+        test_mode=True,
+        pipeline=test_pipeline,
+        backend_args=backend_args))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(
+    type='CocoMetric',
+    ann_file=data_root + 'annotations/val.json',
+    metric='bbox',
+    format_only=False,
+    backend_args=backend_args)
+test_evaluator = val_evaluator

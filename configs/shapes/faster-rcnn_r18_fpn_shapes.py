@@ -1,0 +1,63 @@
+# Student baseline (no distillation): Faster R-CNN, ResNet-18 + FPN(64 ch), trained
+# from scratch on the synthetic shapes set; sized for CPU training.
+#
+# Epochs: `max_epochs` is read when the file is parsed, so `--cfg-options
+# max_epochs=N` changes nothing. Override the derived fields instead, e.g.
+#   --cfg-options train_cfg.max_epochs=6 train_cfg.val_interval=6 \
+#                 param_scheduler.1.milestones="[4,5]"
+# (or inherit from this file and set max_epochs plus those fields again).
+_base_ = [
+    'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
+    './_base_/shapes_detection.py',
+    './_base_/shapes_runtime.py',
+]
+
+max_epochs = 12
+num_classes = 4
+neck_channels = 64
+
+model = dict(
+    backbone=dict(
+        depth=18,
+        # trained from scratch: nothing frozen, BN statistics are learned
+        frozen_stages=-1,
+        norm_eval=False,
+        init_cfg=None),
+    neck=dict(in_channels=[64, 128, 256, 512], out_channels=neck_channels),
+    rpn_head=dict(
+        in_channels=neck_channels,
+        feat_channels=neck_channels,
+        # anchors 16..256 px (scale 4 x strides 4..64): objects are 14-75 px
+        anchor_generator=dict(scales=[4])),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=neck_channels),
+        bbox_head=dict(
+            in_channels=neck_channels,
+            fc_out_channels=256,
+            num_classes=num_classes)),
+    # <= 4 objects per 160 px image: far fewer proposals / RoIs than COCO needs
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=1000, max_per_img=300),
+        rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(rpn=dict(nms_pre=600, max_per_img=300)))
+
+train_cfg = dict(
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=50),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        milestones=[max_epochs * 3 // 4, max_epochs * 11 // 12],
+        gamma=0.1)
+]
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=0.0001))
+
+default_hooks = dict(checkpoint=dict(interval=max_epochs))

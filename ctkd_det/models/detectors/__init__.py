@@ -1,0 +1,3 @@
+from .kd_two_stage import KDTwoStageDetector
+
+__all__ = ['KDTwoStageDetector']

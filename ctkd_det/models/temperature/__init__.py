@@ -1,0 +1,10 @@
+from .base_temperature import BaseTemperature, LearnableTemperature
+from .fixed_temperature import FixedTemperature
+from .global_temperature import GlobalTemperature
+from .gradient_reversal import GradientReversal, grad_reverse
+from .instance_temperature import InstanceTemperature
+
+__all__ = [
+    'BaseTemperature', 'LearnableTemperature', 'GradientReversal', 'grad_reverse', 'GlobalTemperature',
+    'InstanceTemperature', 'FixedTemperature'
+]

@@ -1,0 +1,50 @@
+"""Common bases of the temperature modules."""
+import torch
+from mmengine.model import BaseModule
+
+
+class BaseTemperature(BaseModule):
+    """A temperature module maps ``(teacher_logits, student_logits)``, both ``(N, C)``,
+    to one temperature per row, ``(N, 1)``.
+
+    ``lambda_`` is the gradient-reversal scale. It is a plain attribute (not a
+    parameter, not in the state dict) that :class:`CurriculumTemperatureHook` sets
+    before each epoch/iteration; it is 0 until the hook runs, so a module used
+    outside a curriculum receives no gradient.
+    """
+
+    def __init__(self, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.lambda_ = 0.0
+
+    @staticmethod
+    def check_logits(teacher_logits: torch.Tensor,
+                     student_logits: torch.Tensor) -> None:
+        if teacher_logits.shape != student_logits.shape or \
+                teacher_logits.dim() != 2:
+            raise ValueError(
+                'teacher and student logits must both be (N, C) of the same '
+                f'shape, got {tuple(teacher_logits.shape)} and '
+                f'{tuple(student_logits.shape)}')
+
+
+class LearnableTemperature(BaseTemperature):
+    """Base of learned temperatures, squashed into ``[t_min, t_max]`` with
+    ``t_min + (t_max - t_min) * sigmoid(x)`` (the CTKD authors' bounding)."""
+
+    def __init__(self, t_min: float = 1.0, t_max: float = 21.0, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        t_min, t_max = float(t_min), float(t_max)
+        if not (t_min > 0 and t_max > t_min):
+            raise ValueError(
+                f'{type(self).__name__}: temperature bounds must satisfy '
+                f'0 < t_min < t_max, got t_min={t_min}, t_max={t_max}')
+        self.t_min = t_min
+        self.t_max = t_max
+
+    def squash(self, x: torch.Tensor) -> torch.Tensor:
+        """Map an unbounded value to a temperature in ``[t_min, t_max]``."""
+        return self.t_min + (self.t_max - self.t_min) * torch.sigmoid(x)
+
+    def extra_repr(self) -> str:
+        return f't_min={self.t_min}, t_max={self.t_max}, lambda_={self.lambda_}'

@@ -1,0 +1,167 @@
+"""KDTwoStageDetector: RoI alignment, teacher isolation, gradients, bad input."""
+import copy
+
+import pytest
+import torch
+from mmengine.runner import save_checkpoint
+
+import ctkd_det  # noqa: F401
+from ctkd_det.models import KDTwoStageDetector
+from mmdet.registry import MODELS
+
+from _tiny import NUM_CLASSES, fake_batch, tiny_faster_rcnn, tiny_kd
+
+
+def _build(**kwargs):
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_kd(**kwargs))
+    model.init_weights()
+    return model
+
+
+def _student_state(model):
+    return {k: v for k, v in model.state_dict().items()
+            if not k.startswith('temperature.')}
+
+
+def _copy_student_into_teacher(model):
+    model.teacher.load_state_dict(_student_state(model), strict=True)
+
+
+@pytest.mark.parametrize('value', [1.0, 4.0, 15.0])
+def test_teacher_equal_to_student_gives_zero_kd_loss(value):
+    model = _build(temperature=dict(type='FixedTemperature', value=value))
+    _copy_student_into_teacher(model)
+    model.train()
+    inputs, samples = fake_batch()
+    losses = model.loss(inputs, samples)
+    assert losses['loss_kd'].abs().item() < 1e-6
+    assert losses['kd_temp'].item() == pytest.approx(value)
+    # different teacher weights: the same RoIs now give a positive KD loss
+    with torch.no_grad():
+        for p in model.teacher.roi_head.bbox_head.parameters():
+            p.add_(torch.randn_like(p) * 0.5)
+    losses = model.loss(inputs, fake_batch()[1])
+    assert losses['loss_kd'].item() > 1e-3
+
+
+def test_teacher_scores_exactly_the_students_sampled_rois():
+    model = _build()
+    _copy_student_into_teacher(model)
+    model.train()
+    inputs, samples = fake_batch(seed=3)
+    seen = {}
+    orig = model.teacher_logits
+
+    def spy(batch_inputs, rois):
+        seen['rois'] = rois
+        return orig(batch_inputs, rois)
+
+    model.teacher_logits = spy
+    with model._capture_student_rois() as captured:
+        model.loss(inputs, samples)
+    # what the student's bbox head classified (captured again by an outer hook)
+    assert torch.equal(seen['rois'], captured['rois'])
+    assert captured['cls_score'].shape == (seen['rois'].size(0), NUM_CLASSES + 1)
+    assert seen['rois'].size(0) > 0
+
+
+def test_teacher_is_frozen_in_eval_and_outside_module_tree():
+    model = _build()
+    model.train()
+    assert not model.teacher.training and model.training
+    assert not any(k.startswith('teacher') for k in model.state_dict())
+    assert all(not p.requires_grad for p in model.teacher.parameters())
+    ids = {id(p) for p in model.parameters()}
+    assert not ids & {id(p) for p in model.teacher.parameters()}
+    assert 'temperature.theta' in dict(model.named_parameters())
+    model.to(torch.float64)
+    assert next(model.teacher.parameters()).dtype == torch.float64
+    assert model.temperature.theta.dtype == torch.float64
+
+
+def test_kd_gradients_reach_student_and_reversed_temperature_only():
+    model = _build()
+    model.train()
+    model.temperature.lambda_ = 1.0
+    losses = model.loss(*fake_batch())
+    losses['loss_kd'].backward()
+    g = model.temperature.theta.grad
+    assert g is not None and g.item() != 0
+    assert model.roi_head.bbox_head.fc_cls.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.teacher.parameters())
+    # λ = 0: temperature gets no gradient (before the curriculum starts)
+    model.zero_grad()
+    model.temperature.lambda_ = 0.0
+    model.loss(*fake_batch())['loss_kd'].backward()
+    assert model.temperature.theta.grad.item() == 0
+
+
+def test_predict_is_student_only_and_weights_load_into_plain_faster_rcnn():
+    model = _build()
+    plain = MODELS.build(tiny_faster_rcnn())
+    plain.load_state_dict(_student_state(model), strict=True)
+    model.eval()
+    plain.eval()
+    inputs, samples = fake_batch()
+    with torch.no_grad():
+        a = model.predict(inputs, copy.deepcopy(samples))
+        b = plain.predict(inputs, copy.deepcopy(samples))
+    for x, y in zip(a, b):
+        assert torch.equal(x.pred_instances.bboxes, y.pred_instances.bboxes)
+
+
+def test_non_finite_logits_skip_kd_term():
+    model = _build()
+    s = torch.randn(5, NUM_CLASSES + 1)
+    t = s.clone()
+    t[2, 1] = float('nan')
+    out = model.kd_losses(s, t)
+    assert out['loss_kd'].item() == 0 and model.kd_skipped_steps == 1
+
+
+def test_teacher_with_other_normalisation_sees_its_own_inputs():
+    teacher = tiny_faster_rcnn(mean=[0., 0., 0.])
+    teacher['data_preprocessor']['bgr_to_rgb'] = False
+    model = _build(teacher=teacher)
+    raw = torch.rand(1, 3, 8, 8) * 255
+    s_pre, t_pre = model.data_preprocessor, model.teacher.data_preprocessor
+    student_in = (raw.flip(1) - s_pre.mean) / s_pre.std
+    expected = (raw - t_pre.mean) / t_pre.std
+    assert torch.allclose(model._teacher_input(student_in), expected, atol=1e-4)
+    assert _build()._teacher_input is None
+
+
+def test_teacher_checkpoint_loads_strictly(tmp_path):
+    src = MODELS.build(tiny_faster_rcnn())
+    ckpt = tmp_path / 'teacher.pth'
+    save_checkpoint(src.state_dict(), str(ckpt))
+    model = _build(teacher_ckpt=str(ckpt))
+    for k, v in src.state_dict().items():
+        assert torch.equal(model.teacher.state_dict()[k], v)
+    # a checkpoint of another architecture is rejected with the key lists
+    other = MODELS.build(tiny_faster_rcnn(base_channels=16))
+    bad = tmp_path / 'other.pth'
+    save_checkpoint({'backbone.x': torch.zeros(1), **other.state_dict()},
+                    str(bad))
+    with pytest.raises(RuntimeError, match='does not match') as err:
+        _build(teacher_ckpt=str(bad))
+    assert "unexpected keys 1 ['backbone.x']" in str(err.value)
+    assert 'shape mismatches' in str(err.value)
+    assert 'backbone.conv1.weight' in str(err.value)
+    garbage = tmp_path / 'garbage.pth'
+    garbage.write_bytes(b'not a checkpoint')
+    with pytest.raises(RuntimeError, match='could not be read'):
+        _build(teacher_ckpt=str(garbage))
+
+
+def test_bad_configs_fail_with_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match='teacher_ckpt not found'):
+        _build(teacher_ckpt=str(tmp_path / 'missing.pth'))
+    with pytest.raises(FileNotFoundError, match='teacher_config file not found'):
+        _build(teacher=str(tmp_path / 'missing.py'))
+    with pytest.raises(ValueError, match='class counts differ'):
+        _build(teacher=tiny_faster_rcnn(num_classes=NUM_CLASSES + 1))
+    with pytest.raises(KeyError, match="unknown temperature type 'Nope'"):
+        _build(temperature=dict(type='Nope'))
+    assert isinstance(_build(), KDTwoStageDetector)
