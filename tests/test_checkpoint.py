@@ -10,10 +10,13 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.hooks import Hook
+from mmengine.logging import MessageHub, MMLogger
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.model import BaseModel
 from mmengine.runner import Runner, load_checkpoint
+from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.visualization import Visualizer
 from torch.utils.data import Dataset
 
 from ctkd_det.utils import (mmengine_safe_globals,
@@ -81,8 +84,23 @@ def _make_runner(work_dir, max_iters, **kwargs):
         **kwargs)
 
 
+@pytest.fixture(scope='module', autouse=True)
+def _restore_global_instances():
+    """Runners register current DefaultScope/MessageHub/logger instances;
+    drop ours so later tests still see conftest's mmdet scope."""
+    managers = (DefaultScope, MessageHub, MMLogger, Visualizer)
+    before = {cls: set(cls._instance_dict) for cls in managers}
+    yield
+    for cls in managers:
+        for name in set(cls._instance_dict) - before[cls]:
+            inst = cls._instance_dict.pop(name)
+            for handler in getattr(inst, 'handlers', [])[:]:
+                handler.close()
+                inst.removeHandler(handler)
+
+
 @pytest.fixture(scope='module')
-def saved(tmp_path_factory):
+def saved(tmp_path_factory, _restore_global_instances):
     """A checkpoint written by a real mmengine Runner (3 SGD iterations)."""
     patch_mmengine_checkpoint_loading()
     work_dir = tmp_path_factory.mktemp('run')
@@ -254,3 +272,17 @@ def test_patch_is_idempotent():
         assert fn.__ctkd_safe_checkpoint_wrapped__
         assert not hasattr(fn.__wrapped__, '__ctkd_safe_checkpoint_wrapped__')
     assert CheckpointLoader._schemes[''].__name__ == 'load_from_local'
+
+
+def test_numpy1_paths_load(tmp_path):
+    # Checkpoints written under numpy<2 name numpy.core.multiarray.*.
+    buf = tmp_path / 'np1.pth'
+    torch.save(dict(a=np.arange(3.), s=np.float64(1.5)), buf,
+               _use_new_zipfile_serialization=False)  # pickle stays inline
+    raw = buf.read_bytes()
+    assert raw.count(b'numpy._core.multiarray') == 2
+    buf.write_bytes(raw.replace(b'numpy._core.', b'numpy.core.'))
+    with safe_checkpoint_loading():
+        out = torch.load(buf)
+    np.testing.assert_array_equal(out['a'], np.arange(3.))
+    assert out['s'] == 1.5

@@ -164,4 +164,12 @@ def test_bad_configs_fail_with_clear_errors(tmp_path):
         _build(teacher=tiny_faster_rcnn(num_classes=NUM_CLASSES + 1))
     with pytest.raises(KeyError, match="unknown temperature type 'Nope'"):
         _build(temperature=dict(type='Nope'))
+    with pytest.raises(FileNotFoundError, match='could not be resolved'):
+        _build(teacher='mmdet::faster_rcnn/no-such-config.py')
     assert isinstance(_build(), KDTwoStageDetector)
+
+
+def test_teacher_config_from_mmdet_package_path():
+    from ctkd_det.models.detectors.kd_two_stage import load_teacher_config
+    cfg = load_teacher_config('mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py')
+    assert cfg.type == 'FasterRCNN' and cfg.backbone.depth == 101

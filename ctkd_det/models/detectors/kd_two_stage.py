@@ -7,6 +7,7 @@ from typing import List, Optional, Union
 import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
+from mmengine.hub import get_config
 from mmengine.logging import MMLogger
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch import Tensor
@@ -40,9 +41,18 @@ def load_teacher_config(teacher_config: Union[ConfigType, str, Path]) -> dict:
     full config (with a ``model`` key) or a model dict."""
     if isinstance(teacher_config, (str, Path)):
         path = str(teacher_config)
-        if '::' not in path and not osp.isfile(path):
+        if '::' in path:  # e.g. 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+            try:
+                teacher_config = get_config(path)
+            except Exception as e:  # noqa: BLE001 - re-raised with the path
+                raise FileNotFoundError(
+                    f'teacher_config {path} could not be resolved: {e}') from e
+        elif not osp.isfile(path):
             raise FileNotFoundError(f'teacher_config file not found: {path}')
-        teacher_config = Config.fromfile(path)
+        else:
+            teacher_config = Config.fromfile(path)
+    if isinstance(teacher_config, Config):
+        teacher_config = teacher_config.to_dict()
     if not isinstance(teacher_config, dict):
         raise TypeError('teacher_config must be a path or a dict, got '
                         f'{type(teacher_config).__name__}')
@@ -52,11 +62,17 @@ def load_teacher_config(teacher_config: Union[ConfigType, str, Path]) -> dict:
     return ConfigDict(model)
 
 
+def check_teacher_ckpt(ckpt: str) -> None:
+    """Fail early on a local teacher checkpoint that does not exist (URLs are
+    checked when they are downloaded)."""
+    if '://' not in ckpt and not osp.isfile(ckpt):
+        raise FileNotFoundError(f'teacher_ckpt not found: {ckpt}')
+
+
 def load_teacher_weights(teacher: nn.Module, ckpt: str) -> None:
     """Load ``ckpt`` into the teacher, strictly: a teacher with missing or unexpected
     keys is a different architecture and distilling from it would be silent noise."""
-    if '://' not in ckpt and not osp.isfile(ckpt):
-        raise FileNotFoundError(f'teacher_ckpt not found: {ckpt}')
+    check_teacher_ckpt(ckpt)
     try:
         checkpoint = _load_checkpoint(ckpt, map_location='cpu')
     except Exception as e:  # noqa: BLE001 - re-raised with the file name
@@ -133,9 +149,8 @@ class KDTwoStageDetector(TwoStageDetector):
                  init_cfg: OptMultiConfig = None) -> None:
         # Validate everything cheap before building anything heavy.
         teacher_model_cfg = load_teacher_config(teacher_config)
-        if teacher_ckpt is not None and '://' not in str(teacher_ckpt) \
-                and not osp.isfile(str(teacher_ckpt)):
-            raise FileNotFoundError(f'teacher_ckpt not found: {teacher_ckpt}')
+        if teacher_ckpt is not None:
+            check_teacher_ckpt(str(teacher_ckpt))
         super().__init__(
             backbone=backbone, neck=neck, rpn_head=rpn_head, roi_head=roi_head,
             train_cfg=train_cfg, test_cfg=test_cfg,

@@ -1,0 +1,8 @@
+# Faster R-CNN FPN R50 -> MobileNetV2, COCO 1x: vanilla KD (T = 4).
+# Bases: student + teacher + COCO data + 1x schedule; temperature module (and,
+# for CTKD, the curriculum hook). Override e.g. `model.teacher_ckpt=/path.pth`.
+_base_ = [
+    './_base_/faster-rcnn_r50-to-mobilenetv2_fpn_1x_coco.py',
+    './_base_/kd.py',
+]
+model = dict(temperature=_base_.kd_temperature)

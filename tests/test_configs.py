@@ -1,0 +1,209 @@
+"""The COCO configs in configs/ctkd: names, contents, and that every model builds.
+
+Nothing is downloaded: teacher weights are disabled (``model.teacher_ckpt=None``)
+and ``init_weights`` (ImageNet ``Pretrained`` init) is never called; both are
+patched to fail loudly if something calls them anyway.
+"""
+import ast
+import functools
+import glob
+import os.path as osp
+import re
+from urllib.parse import urlparse
+
+import pytest
+import torch
+import yaml
+from mmengine.config import Config
+from mmengine.model import BaseModule
+from mmengine.optim import build_optim_wrapper
+from mmengine.utils import get_installed_path
+
+import ctkd_det  # noqa: F401
+from ctkd_det.models.detectors.kd_two_stage import load_teacher_config
+from mmdet.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG_DIR = osp.join(REPO, 'configs', 'ctkd')
+CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
+MMDET_CONFIGS = osp.join(get_installed_path('mmdet'), '.mim', 'configs')
+
+NAME_RE = re.compile(
+    r'^(?P<detector>faster-rcnn)_(?P<teacher>r101|r50)-to-'
+    r'(?P<student>r18|r50|mobilenetv2)_fpn_'
+    r'(?P<method>kd|ctkd-global|ctkd-instance)_(?P<schedule>1x)_coco\.py$')
+PAIRINGS = {('r101', 'r18'), ('r101', 'r50'), ('r50', 'mobilenetv2')}
+METHODS = {'kd': 'FixedTemperature', 'ctkd-global': 'GlobalTemperature',
+           'ctkd-instance': 'InstanceTemperature'}
+NUM_CLASSES = 80  # COCO; the RoI head has NUM_CLASSES + 1 logits (background)
+RESNET_DEPTH = {'r18': 18, 'r50': 50, 'r101': 101}
+STUDENT_CHANNELS = {'r18': [64, 128, 256, 512], 'r50': [256, 512, 1024, 2048],
+                    'mobilenetv2': [24, 32, 96, 1280]}
+
+
+def _name(path):
+    return NAME_RE.match(osp.basename(path))
+
+
+def _ids(paths):
+    return [osp.basename(p)[:-3] for p in paths]
+
+
+def _mmdet_path(cfg_path):
+    """``mmdet::a/b.py`` -> the file inside mmdet's installed configs."""
+    scope, rel = cfg_path.split('::', 1)
+    assert scope == 'mmdet', cfg_path
+    return osp.join(MMDET_CONFIGS, rel)
+
+
+def _base_of(path):
+    """The ``_base_`` value of a config file, read without executing it."""
+    for node in ast.parse(open(path, encoding='utf-8').read()).body:
+        if isinstance(node, ast.Assign) and any(
+                getattr(t, 'id', None) == '_base_' for t in node.targets):
+            return ast.literal_eval(node.value)
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _model_zoo_weights():
+    """``configs/faster_rcnn/<name>.py`` -> checkpoint URL, from mmdet's metafile."""
+    with open(osp.join(MMDET_CONFIGS, 'faster_rcnn', 'metafile.yml')) as f:
+        meta = yaml.safe_load(f)
+    return {m['Config']: m['Weights'] for m in meta['Models'] if 'Weights' in m}
+
+
+@pytest.fixture(autouse=True)
+def no_weight_loading(monkeypatch):
+    """Building must neither initialise (Pretrained -> download) nor load weights."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError('weights must not be loaded/initialised in these tests')
+    monkeypatch.setattr(BaseModule, 'init_weights', forbidden)
+    monkeypatch.setattr(
+        'ctkd_det.models.detectors.kd_two_stage._load_checkpoint', forbidden)
+
+
+def test_config_set_is_complete():
+    names = [osp.basename(p) for p in CONFIGS]
+    bad = [n for n in names if not NAME_RE.match(n)]
+    assert not bad, f'names not matching {NAME_RE.pattern}: {bad}'
+    found = {(m['teacher'], m['student'], m['method'])
+             for m in map(_name, CONFIGS)}
+    expected = {(t, s, m) for t, s in PAIRINGS for m in METHODS}
+    assert found == expected, (sorted(expected - found), sorted(found - expected))
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=_ids(CONFIGS))
+def test_config_contents(path):
+    name = _name(path)
+    cfg = Config.fromfile(path)
+
+    assert cfg.custom_imports == dict(imports=['ctkd_det'],
+                                      allow_failed_imports=False)
+    model = cfg.model
+    assert model.type == 'KDTwoStageDetector'
+    assert model.distill_loss.type == 'KDLoss'
+
+    # temperature module <-> method in the name
+    temp = model.temperature
+    assert temp.type == METHODS[name['method']]
+    if temp.type == 'InstanceTemperature':
+        assert temp.num_classes == NUM_CLASSES + 1
+    if temp.type != 'FixedTemperature':
+        assert temp.t_min < temp.t_max
+
+    # curriculum hook: CTKD only, ramp completed within the schedule
+    max_epochs = cfg.train_cfg.max_epochs
+    assert max_epochs == {'1x': 12}[name['schedule']]
+    hooks = [h for h in cfg.get('custom_hooks', [])
+             if h['type'] == 'CurriculumTemperatureHook']
+    if name['method'].startswith('ctkd'):
+        assert len(hooks) == 1, cfg.get('custom_hooks')
+        hook = hooks[0]
+        assert hook.by_epoch and hook.lambda_min == 0.0 and hook.lambda_max == 1.0
+        assert 0 < hook.loops < max_epochs
+    else:
+        assert not hooks
+
+    # no weight decay on the temperature parameters
+    assert cfg.optim_wrapper.paramwise_cfg.custom_keys['temperature'] == \
+        dict(decay_mult=0.0)
+    assert cfg.optim_wrapper.optimizer.weight_decay > 0  # the student keeps it
+
+    # COCO at data/coco/
+    assert cfg.data_root == 'data/coco/'
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[split].dataset.data_root == 'data/coco/', split
+        assert cfg[split].dataset.type == 'CocoDataset', split
+
+    # student backbone <-> name
+    backbone, student = model.backbone, name['student']
+    if student in RESNET_DEPTH:
+        assert backbone.type == 'ResNet'
+        assert backbone.depth == RESNET_DEPTH[student]
+        assert backbone.init_cfg.checkpoint == f'torchvision://resnet{backbone.depth}'
+    else:
+        assert backbone.type == 'MobileNetV2'
+        assert backbone.init_cfg.type == 'Pretrained'
+    assert model.neck.in_channels == STUDENT_CHANNELS[student]
+
+    # teacher config: a local wrapper of an existing mmdet:: config
+    assert osp.isfile(model.teacher_config), model.teacher_config
+    mmdet_cfg = _base_of(model.teacher_config)
+    assert isinstance(mmdet_cfg, str) and mmdet_cfg.startswith('mmdet::')
+    assert osp.isfile(_mmdet_path(mmdet_cfg)), mmdet_cfg
+    teacher = load_teacher_config(model.teacher_config)
+    assert teacher.type == 'FasterRCNN'
+    assert teacher.backbone.depth == RESNET_DEPTH[name['teacher']]
+    assert teacher.roi_head.bbox_head.num_classes == NUM_CLASSES
+    assert model.roi_head.bbox_head.num_classes == NUM_CLASSES
+
+    # teacher checkpoint: the model zoo's https URL for exactly that config
+    url = model.teacher_ckpt
+    assert urlparse(url).scheme == 'https' and url.endswith('.pth'), url
+    zoo_key = 'configs/' + mmdet_cfg.split('::', 1)[1]
+    assert _model_zoo_weights()[zoo_key] == url
+    # ... and it can be overridden from the command line
+    cfg.merge_from_dict({'model.teacher_ckpt': '/ckpts/teacher.pth'})
+    assert cfg.model.teacher_ckpt == '/ckpts/teacher.pth'
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=_ids(CONFIGS))
+def test_config_builds(path):
+    name = _name(path)
+    cfg = Config.fromfile(path)
+    cfg.model.teacher_ckpt = None  # no download
+    model = MODELS.build(cfg.model)
+
+    # 81 logits on both sides (80 COCO classes + background)
+    for det in (model, model.teacher):
+        assert det.roi_head.bbox_head.num_classes == NUM_CLASSES
+        assert det.roi_head.bbox_head.fc_cls.out_features == NUM_CLASSES + 1
+    assert type(model.temperature).__name__ == METHODS[name['method']]
+    assert type(model.teacher.backbone).__name__ == 'ResNet'
+    assert model.teacher.backbone.depth == RESNET_DEPTH[name['teacher']]
+    assert not any(p.requires_grad for p in model.teacher.parameters())
+
+    # student features: 4 backbone levels at strides 4..32 -> 5 FPN levels
+    model.eval()
+    with torch.no_grad():
+        x = torch.zeros(1, 3, 64, 64)
+        sizes = [f.shape[-1] for f in model.backbone(x)]
+        assert sizes == [16, 8, 4, 2]
+        assert [f.shape[-1] for f in model.neck(model.backbone(x))] == \
+            [16, 8, 4, 2, 1]
+
+    # optimizer: temperature params without weight decay, the student's with it
+    temp_params = {id(p) for p in model.temperature.parameters()}
+    if name['method'] == 'kd':
+        assert not temp_params
+    else:
+        assert temp_params
+        optim = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+        decays = {id(p): g['weight_decay']
+                  for g in optim.param_groups for p in g['params']}
+        assert temp_params <= set(decays)
+        assert all(decays[i] == 0.0 for i in temp_params)
+        base_wd = cfg.optim_wrapper.optimizer.weight_decay
+        assert any(wd == base_wd for i, wd in decays.items()
+                   if i not in temp_params)
