@@ -31,10 +31,10 @@ MMDET_CONFIGS = osp.join(get_installed_path('mmdet'), '.mim', 'configs')
 NAME_RE = re.compile(
     r'^(?P<detector>faster-rcnn)_(?P<teacher>r101|r50)-to-'
     r'(?P<student>r18|r50|mobilenetv2)_fpn_'
-    r'(?P<method>kd|ctkd-global|ctkd-instance)_(?P<schedule>1x)_coco\.py$')
+    r'(?P<method>kd|ctkd-global|ctkd-instance|rlkd)_(?P<schedule>1x)_coco\.py$')
 PAIRINGS = {('r101', 'r18'), ('r101', 'r50'), ('r50', 'mobilenetv2')}
 METHODS = {'kd': 'FixedTemperature', 'ctkd-global': 'GlobalTemperature',
-           'ctkd-instance': 'InstanceTemperature'}
+           'ctkd-instance': 'InstanceTemperature', 'rlkd': 'RLTemperature'}
 NUM_CLASSES = 80  # COCO; the RoI head has NUM_CLASSES + 1 logits (background)
 RESNET_DEPTH = {'r18': 18, 'r50': 50, 'r101': 101}
 STUDENT_CHANNELS = {'r18': [64, 128, 256, 512], 'r50': [256, 512, 1024, 2048],
@@ -124,6 +124,15 @@ def test_config_contents(path):
         assert 0 < hook.loops < max_epochs
     else:
         assert not hooks
+    rl_hooks = [h for h in cfg.get('custom_hooks', [])
+                if h['type'] == 'RLTemperatureHook']
+    if name['method'] == 'rlkd':
+        assert len(rl_hooks) == 1, cfg.get('custom_hooks')
+        assert 0 <= rl_hooks[0].warmup_epochs < max_epochs
+        assert rl_hooks[0].update_interval >= 1
+        assert temp.t_min <= temp.warmup_temperature <= temp.t_max
+    else:
+        assert not rl_hooks
 
     # no weight decay on the temperature parameters
     assert cfg.optim_wrapper.paramwise_cfg.custom_keys['temperature'] == \
@@ -195,7 +204,16 @@ def test_config_builds(path):
 
     # optimizer: temperature params without weight decay, the student's with it
     temp_params = {id(p) for p in model.temperature.parameters()}
-    if name['method'] == 'kd':
+    if name['method'] == 'rlkd':
+        # the agent trains with its own optimizer: outside parameters/state_dict
+        agent = {id(p) for m in model.temperature.agent_modules().values()
+                 for p in m.parameters()}
+        assert agent and not temp_params
+        assert not any(k.startswith('temperature.') for k in model.state_dict())
+        optim = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+        assert agent.isdisjoint(
+            id(p) for g in optim.param_groups for p in g['params'])
+    elif name['method'] == 'kd':
         assert not temp_params
     else:
         assert temp_params

@@ -13,6 +13,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmdet.utils import setup_cache_size_limit_of_dynamo  # noqa: E402
 
+from ctkd_det.utils.dist import setup_cpu_distributed  # noqa: E402
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a detector')
@@ -78,6 +80,10 @@ def main():
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+
+    # CPU-only torch: mmengine's init_dist needs CUDA; init gloo here (mmengine
+    # then skips its own init) and let DDP wrap the CPU model (no device_ids)
+    setup_cpu_distributed(cfg)
 
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

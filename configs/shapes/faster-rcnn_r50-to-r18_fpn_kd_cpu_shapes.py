@@ -19,3 +19,12 @@ model = dict(
 # A no-op for FixedTemperature, kept here so every method shares one optimiser setup.
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'temperature': dict(decay_mult=0.0)}))
+
+# ctkd_det's run-time checks, as named default hooks (a dict: merged on inheritance,
+# so configs that set their own `custom_hooks` list, like the CTKD ones, keep them):
+# - DistillDataCheckHook: the datasets' classes must match the student's
+#   num_classes, checked before the first iteration;
+# - RngStateHook: RNG states in checkpoints, so `--resume` continues exactly.
+default_hooks = dict(
+    distill_data_check=dict(type='DistillDataCheckHook'),
+    rng_state=dict(type='RngStateHook'))

@@ -23,3 +23,13 @@ model = dict(
 # classification code applies the student's 5e-4 to θ; we deliberately do not.)
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'temperature': dict(decay_mult=0.0)}))
+
+# ctkd_det's run-time checks, as named default hooks: a dict, merged on inheritance
+# (a `custom_hooks` list would be replaced by the CTKD fragments' list, and two
+# `_base_` files of one config may not both define it):
+# - DistillDataCheckHook: the datasets' classes must match the student's
+#   num_classes, checked before the first iteration;
+# - RngStateHook: RNG states in checkpoints, so `--resume` continues exactly.
+default_hooks = dict(
+    distill_data_check=dict(type='DistillDataCheckHook'),
+    rng_state=dict(type='RngStateHook'))

@@ -118,8 +118,10 @@ class KDTwoStageDetector(TwoStageDetector):
     Prediction uses the student only, so the student part of a checkpoint (keys
     other than ``temperature.*``) loads into a plain ``FasterRCNN``.
 
-    The temperature module is a submodule (``temperature``): it is trained by the
-    same optimizer, wrapped by DDP with the student, saved and resumed with it.
+    The temperature module is a submodule (``temperature``): a learnable one is
+    trained by the same optimizer, wrapped by DDP with the student, saved and
+    resumed with it (``RLTemperature`` keeps its agent outside and trains it with
+    its own optimizer from ``RLTemperatureHook``).
 
     Args:
         backbone, neck, rpn_head, roi_head, train_cfg, test_cfg,
@@ -259,7 +261,11 @@ class KDTwoStageDetector(TwoStageDetector):
                 'KDTwoStageDetector: non-finite logits, KD term skipped '
                 f'({self.kd_skipped_steps} step(s) so far)')
             zero = student_logits.new_zeros(())
-            return dict(loss_kd=zero, kd_temp=zero, kd_temp_p10=zero,
+            # keep the temperature parameters in the graph (zero gradient): under
+            # DDP a rank that skips must still join the gradient all-reduce
+            loss = zero + sum((0. * p.sum() for p in
+                               self.temperature.parameters()), zero)
+            return dict(loss_kd=loss, kd_temp=zero, kd_temp_p10=zero,
                         kd_temp_p90=zero)
         temp = self.temperature(teacher_logits, student_logits)
         loss = self.distill_loss(student_logits, teacher_logits, temp)

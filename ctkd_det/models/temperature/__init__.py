@@ -3,8 +3,10 @@ from .fixed_temperature import FixedTemperature
 from .global_temperature import GlobalTemperature
 from .gradient_reversal import GradientReversal, grad_reverse
 from .instance_temperature import InstanceTemperature
+from .rl_temperature import RLTemperature
 
 __all__ = [
-    'BaseTemperature', 'LearnableTemperature', 'GradientReversal', 'grad_reverse', 'GlobalTemperature',
-    'InstanceTemperature', 'FixedTemperature'
+    'BaseTemperature', 'LearnableTemperature', 'GradientReversal',
+    'grad_reverse', 'GlobalTemperature', 'InstanceTemperature',
+    'FixedTemperature', 'RLTemperature'
 ]

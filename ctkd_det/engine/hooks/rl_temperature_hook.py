@@ -1,0 +1,240 @@
+"""Drives RLKD's agent (``RLTemperature``): warm-up, rewards, PPO updates,
+checkpointing of the agent."""
+import math
+from typing import Optional
+
+import torch
+from mmengine import dist
+from mmengine.hooks import Hook
+from mmengine.logging import MMLogger
+from mmengine.model import is_model_wrapper
+
+from ctkd_det.registry import HOOKS
+
+
+def _roi_ious(sampling_results) -> torch.Tensor:
+    """IoU of every sampled RoI with its assigned ground truth (0 for negatives),
+    in the RoI head's order (per image: positives, then negatives)."""
+    from mmdet.structures.bbox import bbox_overlaps, get_box_tensor
+    out = []
+    for res in sampling_results:
+        pos = get_box_tensor(res.pos_priors)
+        gt = get_box_tensor(res.pos_gt_bboxes)
+        if pos.numel():
+            out.append(bbox_overlaps(pos, gt.to(pos), is_aligned=True))
+        else:
+            out.append(pos.new_zeros(0))
+        out.append(pos.new_zeros(get_box_tensor(res.neg_priors).size(0)))
+    return torch.cat(out)
+
+
+@HOOKS.register_module()
+class RLTemperatureHook(Hook):
+    """Schedules the RLKD agent of ``model.temperature`` (an ``RLTemperature``).
+
+    * **Warm-up**: for the first ``warmup_epochs`` epochs (or ``warmup_iters``
+      iterations, if given) the agent is idle and every RoI gets the module's
+      ``warmup_temperature``; then the agent acts on every training iteration.
+    * **Reward**: the change of the student's RoI classification accuracy between
+      successive iterations, ``R_b = reward_scale * (acc_{b+1} - acc_b)``, where
+      ``acc`` is mmdet's bbox-head ``acc`` (in %, over the sampled RoIs) from the
+      iteration's outputs. The temperatures of batch ``b`` shape the update that
+      produces the weights evaluated at ``b + 1``, so batch ``b`` is paid one
+      iteration later. ``reward_key`` selects another logged value; for a key
+      containing ``loss`` the sign is flipped (a falling loss is a reward).
+      Under DDP ``acc`` is averaged over the ranks first (the update of step
+      ``b`` is driven by every rank's temperatures) and each rank's RoIs are paid
+      ``R_b / world_size``, so the instance rewards of the global batch sum to
+      ``R_b``.
+    * **Updates**: every ``update_interval`` iterations, reward calibration and one
+      PPO update on the batches rewarded since the last update (the batch of the
+      current iteration is paid at the next one and joins the next rollout).
+    * **Exploration focus**: the RoI head's targets (label of every sampled RoI and
+      IoU of the positives with their ground truth) are captured from the student's
+      ``bbox_head.loss_and_target`` (``capture_roi_targets``) and passed to the
+      temperature module, which ranks transitions by quality (see
+      ``instance_quality``) for the early updates.
+    * **Checkpoints**: the agent's and the reward model's weights and optimizer
+      states are saved under ``checkpoint['rl_temperature']`` and restored by
+      resume (and ``load_from``). The rollout in progress is not saved.
+    * **DDP**: ranks act on their own RoIs with identical agents; updates average
+      gradients over ranks and end with a broadcast from rank 0; the weights are
+      also broadcast from rank 0 before training (after a resume).
+
+    Update statistics are logged as ``train/rl_*`` scalars.
+
+    Args:
+        warmup_epochs: epochs with the fixed warm-up temperature.
+        warmup_iters: if not ``None``, warm up for this many iterations instead.
+        update_interval: iterations between PPO updates.
+        reward_key: key of the train outputs (log vars) the reward is made of.
+        reward_scale: multiplier of the reward.
+        capture_roi_targets: capture RoI labels/IoUs for the exploration focus.
+        module_name: attribute of the (unwrapped) model holding the temperature.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self,
+                 warmup_epochs: int = 1,
+                 warmup_iters: Optional[int] = None,
+                 update_interval: int = 50,
+                 reward_key: str = 'acc',
+                 reward_scale: float = 1.0,
+                 capture_roi_targets: bool = True,
+                 module_name: str = 'temperature'):
+        if not isinstance(warmup_epochs, int) or warmup_epochs < 0:
+            raise ValueError(f'RLTemperatureHook: warmup_epochs must be an int >= 0, '
+                             f'got {warmup_epochs!r}')
+        if warmup_iters is not None and (not isinstance(warmup_iters, int)
+                                         or warmup_iters < 0):
+            raise ValueError(f'RLTemperatureHook: warmup_iters must be an int >= 0 '
+                             f'or None, got {warmup_iters!r}')
+        if not isinstance(update_interval, int) or update_interval < 1:
+            raise ValueError('RLTemperatureHook: update_interval must be an int >= '
+                             f'1, got {update_interval!r}')
+        if not math.isfinite(reward_scale) or reward_scale <= 0:
+            raise ValueError(f'RLTemperatureHook: reward_scale must be > 0, got '
+                             f'{reward_scale}')
+        self.warmup_epochs = warmup_epochs
+        self.warmup_iters = warmup_iters
+        self.update_interval = update_interval
+        self.reward_key = reward_key
+        self.reward_sign = -1.0 if 'loss' in reward_key else 1.0
+        self.reward_scale = float(reward_scale)
+        self.capture_roi_targets = capture_roi_targets
+        self.module_name = module_name
+        self._reset()
+        self._patched = None
+
+    def _reset(self):
+        self._awaiting = None      # acted-on batch waiting for its reward
+        self._last_metric = None   # reward metric of the previous iteration
+
+    # -- helpers ---------------------------------------------------------------
+    @staticmethod
+    def _model(runner):
+        return runner.model.module if is_model_wrapper(runner.model) \
+            else runner.model
+
+    def _temperature(self, runner):
+        from ctkd_det.models.temperature.rl_temperature import RLTemperature
+        model = self._model(runner)
+        module = getattr(model, self.module_name, None)
+        if not isinstance(module, RLTemperature):
+            raise RuntimeError(
+                f'RLTemperatureHook: the model ({type(model).__name__}) has no '
+                f'RLTemperature at .{self.module_name} (found '
+                f'{type(module).__name__})')
+        return module
+
+    def acting_at(self, runner) -> bool:
+        if self.warmup_iters is not None:
+            return runner.iter >= self.warmup_iters
+        return runner.epoch >= self.warmup_epochs
+
+    def _metric(self, outputs) -> Optional[float]:
+        """The reward metric of this iteration, averaged over the ranks (a
+        collective: every rank calls it every iteration)."""
+        if not outputs or self.reward_key not in outputs:
+            return None
+        value = outputs[self.reward_key]
+        value = value.detach().float().mean().reshape(1) \
+            if isinstance(value, torch.Tensor) else torch.tensor([float(value)])
+        dist.all_reduce(value, op='mean')
+        value = float(value)
+        return value if math.isfinite(value) else None
+
+    # -- RoI target capture ----------------------------------------------------
+    def _install_capture(self, runner, temp) -> None:
+        if not self.capture_roi_targets or self._patched is not None:
+            return
+        model = self._model(runner)
+        roi_head = getattr(model, 'roi_head', None)
+        bbox_head = getattr(roi_head, 'bbox_head', None)
+        if bbox_head is None or not hasattr(bbox_head, 'loss_and_target'):
+            MMLogger.get_current_instance().warning(
+                'RLTemperatureHook: no single roi_head.bbox_head with '
+                'loss_and_target; exploration ranks RoIs by teacher confidence')
+            return
+        original = bbox_head.loss_and_target
+
+        def loss_and_target(*args, **kwargs):
+            out = original(*args, **kwargs)
+            try:
+                sampling_results = kwargs['sampling_results'] \
+                    if 'sampling_results' in kwargs else args[3]
+                labels = out['bbox_targets'][0]
+                temp.set_roi_targets(labels, _roi_ious(sampling_results))
+            except Exception as e:  # noqa: BLE001 - exploration falls back
+                temp.set_roi_targets(None)
+                MMLogger.get_current_instance().warning(
+                    f'RLTemperatureHook: RoI targets not captured ({e!r})')
+            return out
+
+        bbox_head.loss_and_target = loss_and_target
+        self._patched = bbox_head
+
+    def _remove_capture(self) -> None:
+        if self._patched is not None:
+            self._patched.__dict__.pop('loss_and_target', None)
+            self._patched = None
+
+    # -- hook points -----------------------------------------------------------
+    def before_run(self, runner) -> None:
+        self._temperature(runner)  # fail before training, not at the first iteration
+
+    def before_train(self, runner) -> None:
+        temp = self._temperature(runner)
+        temp.sync(src=0)  # identical agents on every rank (also after a resume)
+        self._reset()
+        self._install_capture(runner, temp)
+
+    def after_train(self, runner) -> None:
+        self._remove_capture()
+
+    def before_train_iter(self, runner, batch_idx: int,
+                          data_batch: Optional[dict] = None) -> None:
+        temp = self._temperature(runner)
+        temp.acting = self.acting_at(runner)
+        if temp.acting:
+            temp.begin_step()
+        else:
+            temp.clear_rollout()
+        runner.message_hub.update_scalar('train/rl_acting', float(temp.acting))
+
+    def after_train_iter(self, runner, batch_idx: int,
+                         data_batch: Optional[dict] = None,
+                         outputs: Optional[dict] = None) -> None:
+        temp = self._temperature(runner)
+        batch = temp.end_step()
+        metric = self._metric(outputs)
+        if batch is not None and metric is None:
+            raise KeyError(
+                f'RLTemperatureHook: reward_key {self.reward_key!r} is not a finite '
+                f'value of the train outputs (keys: {sorted(outputs or {})})')
+        if self._awaiting is not None and self._last_metric is not None \
+                and metric is not None:
+            ret = self.reward_sign * self.reward_scale * (metric - self._last_metric)
+            # every rank's RoIs get an equal share of the global batch's return
+            temp.add_batch(self._awaiting, ret / dist.get_world_size())
+            runner.message_hub.update_scalar('train/rl_reward', ret)
+        self._awaiting = batch
+        self._last_metric = metric
+        if temp.acting and (runner.iter + 1) % self.update_interval == 0:
+            stats = temp.update()
+            if stats:
+                for k, v in stats.items():
+                    runner.message_hub.update_scalar(f'train/rl_{k}', float(v))
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint['rl_temperature'] = self._temperature(runner).checkpoint_state()
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get('rl_temperature')
+        if state is None:
+            MMLogger.get_current_instance().warning(
+                'RLTemperatureHook: the checkpoint has no rl_temperature state; '
+                'the agent starts from its initialisation')
+            return
+        self._temperature(runner).load_checkpoint_state(state)

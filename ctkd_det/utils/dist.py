@@ -1,0 +1,123 @@
+"""Multi-process training without CUDA (CPU-only torch, gloo).
+
+mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device`` for every launcher
+(pytorch, slurm, mpi), which fails on a CPU-only torch, and its ``Runner`` wraps the
+model in ``MMDistributedDataParallel(device_ids=[LOCAL_RANK])``, which torch's DDP
+refuses for a CPU module. :func:`setup_cpu_distributed`, called by
+``tools/train.py`` before the Runner is built, does both jobs the CUDA-free way:
+
+* initialises the default process group with the **gloo** backend from the
+  launcher's environment (torchrun: ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/
+  ``MASTER_ADDR``/``MASTER_PORT``; Slurm: ``SLURM_PROCID``/``SLURM_NTASKS``/
+  ``SLURM_LOCALID``/``SLURM_NODELIST``; Open MPI: ``OMPI_COMM_WORLD_*``).
+  ``Runner.setup_env`` only calls ``init_dist`` when no group exists yet
+  (``if self.distributed and not is_distributed()``), so it then skips it and
+  reads rank and world size from this group;
+* sets ``model_wrapper_cfg.device_ids = None`` (CPU DDP).
+
+With CUDA available, or without a launcher, it does nothing: mmengine's own path
+(NCCL) is used unchanged.
+"""
+import datetime
+import logging
+import os
+import subprocess
+from typing import Optional
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+__all__ = ['setup_cpu_distributed', 'launcher_env']
+
+DEFAULT_PORT = 29500
+
+
+def _require(env: dict, keys) -> None:
+    missing = [k for k in keys if k not in env]
+    if missing:
+        raise RuntimeError(
+            f'distributed launch: environment variable(s) {missing} not set; '
+            'start the processes with tools/dist_train.sh (torchrun), '
+            'tools/slurm_train.sh (srun) or mpirun')
+
+
+def launcher_env(launcher: str, port: Optional[int] = None,
+                 environ: Optional[dict] = None) -> dict:
+    """Fill ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and
+    ``MASTER_PORT`` in ``environ`` (default ``os.environ``) from the launcher's
+    variables, as mmengine does for CUDA, and return them."""
+    env = os.environ if environ is None else environ
+    if launcher == 'pytorch':
+        _require(env, ['RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'])
+        env.setdefault('LOCAL_RANK', '0')
+    elif launcher == 'slurm':
+        _require(env, ['SLURM_PROCID', 'SLURM_NTASKS'])
+        env['RANK'] = env['SLURM_PROCID']
+        env['WORLD_SIZE'] = env['SLURM_NTASKS']
+        env['LOCAL_RANK'] = env.get('SLURM_LOCALID', '0')
+        if 'MASTER_ADDR' not in env:
+            _require(env, ['SLURM_NODELIST'])
+            env['MASTER_ADDR'] = subprocess.getoutput(
+                f'scontrol show hostname {env["SLURM_NODELIST"]} | head -n1')
+        if port is not None:
+            env['MASTER_PORT'] = str(port)
+        env.setdefault('MASTER_PORT', str(DEFAULT_PORT))
+    elif launcher == 'mpi':
+        _require(env, ['OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
+                       'MASTER_ADDR'])
+        env['RANK'] = env['OMPI_COMM_WORLD_RANK']
+        env['WORLD_SIZE'] = env['OMPI_COMM_WORLD_SIZE']
+        env['LOCAL_RANK'] = env.get('OMPI_COMM_WORLD_LOCAL_RANK', '0')
+        if port is not None:
+            env['MASTER_PORT'] = str(port)
+        env.setdefault('MASTER_PORT', str(DEFAULT_PORT))
+    else:
+        raise ValueError(f'unknown launcher {launcher!r}')
+    return {k: env[k] for k in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK',
+                                'MASTER_ADDR', 'MASTER_PORT')}
+
+
+def setup_cpu_distributed(cfg: Config) -> bool:
+    """Prepare ``cfg`` (and the process group) for distributed training on CPU.
+
+    Returns True if it did something (``cfg.launcher`` is not ``'none'`` and CUDA
+    is not available), False otherwise.
+    """
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or torch.cuda.is_available():
+        return False
+
+    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}) or {})
+    backend = dist_cfg.pop('backend', 'gloo')
+    port = dist_cfg.pop('port', None)
+    dist_cfg.pop('init_backend', None)
+    if backend != 'gloo':
+        print_log(f'no CUDA: distributed backend {backend!r} replaced by gloo',
+                  logger='current', level=logging.WARNING)
+    if not torch_dist.is_initialized():
+        env = launcher_env(launcher, port=port)
+        if dist_cfg.get('timeout') is not None:
+            dist_cfg['timeout'] = datetime.timedelta(
+                seconds=dist_cfg['timeout'])
+        torch_dist.init_process_group(
+            backend='gloo', init_method='env://', rank=int(env['RANK']),
+            world_size=int(env['WORLD_SIZE']), **dist_cfg)
+
+    # torch's DDP takes device_ids only for single-device GPU modules
+    wrapper = cfg.get('model_wrapper_cfg', None)
+    if wrapper is None:
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel', device_ids=None,
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+    else:
+        from mmengine.registry import MODEL_WRAPPERS
+        from torch.nn.parallel import DistributedDataParallel
+        wrapper_cls = MODEL_WRAPPERS.get(
+            wrapper.get('type', 'MMDistributedDataParallel'))
+        if isinstance(wrapper_cls, type) and \
+                issubclass(wrapper_cls, DistributedDataParallel):
+            wrapper['device_ids'] = None
+    return True

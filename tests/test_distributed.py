@@ -1,0 +1,161 @@
+"""Multi-process training on CPU: tools/dist_train.sh (torchrun + tools/train.py
+--launcher pytorch) with 2 gloo processes on tiny shapes data. The temperature is
+part of the DDP-wrapped student, so θ and the student's weights must be identical
+on both ranks after every step, although each rank trains on other images."""
+import os
+import os.path as osp
+import socket
+import stat
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.runner.checkpoint import _load_checkpoint
+
+from ctkd_det.apis import last_checkpoint
+from ctkd_det.utils.dist import launcher_env
+
+from _kd_runs import (REPO, make_tiny_shapes, one_thread_env,
+                      save_tiny_teacher, tiny_ctkd_cfg)
+
+DIST_TRAIN = osp.join(REPO, 'tools', 'dist_train.sh')
+SLURM_TRAIN = osp.join(REPO, 'tools', 'slurm_train.sh')
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def dist_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('dist')
+    data = make_tiny_shapes(tmp / 'shapes')
+    teacher = save_tiny_teacher(tmp / 'teacher.pth')
+    work = str(tmp / 'work')
+    dumps = tmp / 'dumps'
+    dumps.mkdir()
+    # 8 images, 2 ranks x 2 images: 2 steps per epoch, 2 epochs
+    cfg = tiny_ctkd_cfg(data, work, teacher, epochs=2, batch=2)
+    cfg.train_cfg.val_interval = 2
+    cfg.custom_imports = dict(imports=['ctkd_det', '_kd_runs'],
+                              allow_failed_imports=False)
+    cfg.custom_hooks = cfg.custom_hooks + [
+        dict(type='RankStateDumpHook', out_dir=str(dumps))]
+    cfg_path = str(tmp / 'cfg.py')
+    cfg.dump(cfg_path)
+    env = one_thread_env(PYTHON=sys.executable, PORT=str(_free_port()),
+                         PYTHONPATH=osp.join(REPO, 'tests') + os.pathsep +
+                         os.environ.get('PYTHONPATH', ''))
+    proc = subprocess.run(['bash', DIST_TRAIN, cfg_path, '2', '--work-dir', work],
+                          capture_output=True, text=True, cwd=REPO, env=env,
+                          timeout=420)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-6000:]
+    ranks = [torch.load(str(dumps / f'rank{r}.pth'), weights_only=False)
+             for r in range(2)]
+    return dict(work=work, ranks=ranks, log=proc.stdout + proc.stderr)
+
+
+def test_two_gloo_processes_trained_with_ddp(dist_run):
+    r0, r1 = dist_run['ranks']
+    assert (r0['rank'], r1['rank']) == (0, 1)
+    assert r0['world_size'] == r1['world_size'] == 2
+    assert [s['iter'] for s in r0['steps']] == [0, 1, 2, 3]
+    assert all(s['ddp'] for s in r0['steps'] + r1['steps'])
+    # the teacher is not part of the DDP-wrapped module
+    assert not r0['teacher_in_ddp'] and not r1['teacher_in_ddp']
+    # each rank trained on its own images: its local losses differ
+    assert any(a['loss'] != b['loss'] for a, b in zip(r0['steps'], r1['steps']))
+
+
+def test_temperature_and_student_identical_across_ranks_after_every_step(dist_run):
+    r0, r1 = dist_run['ranks']
+    for a, b in zip(r0['steps'], r1['steps']):
+        assert torch.equal(a['theta'], b['theta']), (a['iter'], a['theta'],
+                                                     b['theta'])
+        assert a['checksum'] == b['checksum'] and \
+            a['sq_checksum'] == b['sq_checksum'], a['iter']
+    # θ was trained (λ > 0 from the second step on)
+    assert r0['steps'][-1]['theta'].item() != pytest.approx(1.0, abs=1e-5)
+    assert r0['params'].keys() == r1['params'].keys()
+    for name, p in r0['params'].items():
+        assert torch.equal(p, r1['params'][name]), name
+    # frozen-BN backbone (norm_eval) and no other BN: buffers agree as well
+    for name, b in r0['buffers'].items():
+        assert torch.equal(b, r1['buffers'][name]), name
+
+
+def test_rank0_checkpoint_holds_the_synchronised_weights_and_all_rng_states(
+        dist_run):
+    ckpt = _load_checkpoint(last_checkpoint(dist_run['work']), map_location='cpu')
+    for name, p in dist_run['ranks'][1]['params'].items():
+        assert torch.equal(ckpt['state_dict'][name], p), name
+    assert 'temperature.theta' in ckpt['state_dict']
+    # RngStateHook gathered one RNG state per rank for an exact resume
+    ranks = ckpt['rng_state']['ranks']
+    assert len(ranks) == 2
+    assert not torch.equal(ranks[0]['torch'], ranks[1]['torch'])
+
+
+def _fake_exe(path, name):
+    """An executable that records its arguments, one per line."""
+    exe = path / name
+    exe.write_text('#!/bin/sh\n'
+                   f'for a in "$@"; do echo "$a"; done > {path}/{name}.args\n')
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    return exe
+
+
+def test_dist_train_sh_honours_multi_node_environment(tmp_path):
+    fake = _fake_exe(tmp_path, 'python')
+    env = dict(os.environ, PYTHON=str(fake), NNODES='2', NODE_RANK='1',
+               PORT='12345', MASTER_ADDR='10.1.2.3')
+    subprocess.run(['bash', DIST_TRAIN, 'cfg.py', '4', '--resume', '--amp'],
+                   check=True, env=env, cwd=REPO, timeout=30)
+    args = (tmp_path / 'python.args').read_text().split('\n')
+    assert args[:2] == ['-m', 'torch.distributed.run']
+    for opt in ('--nnodes=2', '--node_rank=1', '--master_addr=10.1.2.3',
+                '--nproc_per_node=4', '--master_port=12345'):
+        assert opt in args
+    i = args.index(osp.join(REPO, 'tools', 'train.py'))
+    assert args[i + 1:i + 6] == ['cfg.py', '--launcher', 'pytorch', '--resume',
+                                 '--amp']
+
+
+def test_slurm_train_sh_builds_the_srun_command(tmp_path):
+    _fake_exe(tmp_path, 'srun')
+    env = dict(os.environ, PATH=f'{tmp_path}{os.pathsep}{os.environ["PATH"]}',
+               GPUS='16', GPUS_PER_NODE='8', CPUS_PER_TASK='4')
+    subprocess.run(['bash', SLURM_TRAIN, 'part', 'job', 'cfg.py', 'wd',
+                    '--resume'], check=True, env=env, cwd=REPO, timeout=30,
+                   capture_output=True)
+    args = (tmp_path / 'srun.args').read_text().split('\n')
+    for opt in ('--job-name=job', '--gres=gpu:8', '--ntasks=16',
+                '--ntasks-per-node=8', '--cpus-per-task=4',
+                '--kill-on-bad-exit=1'):
+        assert opt in args
+    assert args[args.index('-p') + 1] == 'part'
+    i = args.index(osp.join(REPO, 'tools', 'train.py'))
+    assert args[i + 1:i + 5] == ['cfg.py', '--work-dir=wd', '--launcher=slurm',
+                                 '--resume']
+    # CPU-only partition: no GPU request
+    subprocess.run(['bash', SLURM_TRAIN, 'part', 'job', 'cfg.py', 'wd'],
+                   check=True, env=dict(env, GRES=''), cwd=REPO, timeout=30,
+                   capture_output=True)
+    assert not any(a.startswith('--gres')
+                   for a in (tmp_path / 'srun.args').read_text().split('\n'))
+
+
+def test_launcher_env_from_slurm_and_mpi_variables():
+    env = dict(SLURM_PROCID='3', SLURM_NTASKS='4', SLURM_LOCALID='1',
+               MASTER_ADDR='node7')
+    assert launcher_env('slurm', port=2345, environ=env) == dict(
+        RANK='3', WORLD_SIZE='4', LOCAL_RANK='1', MASTER_ADDR='node7',
+        MASTER_PORT='2345')
+    env = dict(OMPI_COMM_WORLD_RANK='1', OMPI_COMM_WORLD_SIZE='2',
+               OMPI_COMM_WORLD_LOCAL_RANK='1', MASTER_ADDR='h')
+    assert launcher_env('mpi', environ=env)['MASTER_PORT'] == '29500'
+    with pytest.raises(RuntimeError, match=r"\['RANK', 'WORLD_SIZE'"):
+        launcher_env('pytorch', environ={})

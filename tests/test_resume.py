@@ -1,0 +1,204 @@
+"""Resume and determinism, with real mmengine Runners on tiny shapes data (the
+CTKD-global shapes config, tiny models, per-iteration curriculum, seed 0,
+``deterministic=True``, 4 iterations per epoch, validation after every epoch):
+
+* A: 2 epochs, uninterrupted;
+* B1: the same config for 1 epoch (a second, independent run: determinism);
+* B2: B1 resumed (``resume=True`` and no ``load_from``: what ``--resume`` does)
+  for the 2nd epoch; it must continue exactly as A did.
+
+mmengine restores weights (θ included), optimizer, schedulers, message hub and
+epoch/iteration; λ follows from ``runner.iter``; the RNG states (RoI sampling,
+augmentation) are restored by ctkd_det's RngStateHook (mmengine does not save them:
+without the hook the resumed losses differ, see the last test).
+"""
+import random
+
+import numpy as np
+import pytest
+import torch
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint
+
+from ctkd_det.apis import read_scalars
+from ctkd_det.engine import (RngStateHook, capture_rng_state, cosine_lambda,
+                             restore_rng_state)
+
+from _kd_runs import (ResumeProbeHook, find_hook, make_tiny_shapes,
+                      one_torch_thread, save_tiny_teacher, tiny_ctkd_cfg,
+                      train_losses)
+
+LOOPS = 8  # λ ramps over the 8 iterations of the 2 epochs
+KEYS = ('loss', 'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox',
+        'loss_kd', 'kd_temp', 'lambda', 'grad_norm', 'acc')
+
+
+def _ckpt(path):
+    return _load_checkpoint(str(path), map_location='cpu')
+
+
+def _train(cfg):
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
+@pytest.fixture(scope='module', autouse=True)
+def _one_thread():
+    with one_torch_thread():
+        yield
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('resume')
+    return dict(tmp=tmp, data=make_tiny_shapes(tmp / 'shapes'),
+                teacher=save_tiny_teacher(tmp / 'teacher.pth'))
+
+
+def _cfg(setup, name, epochs, **kwargs):
+    cfg = tiny_ctkd_cfg(setup['data'], setup['tmp'] / name, setup['teacher'],
+                        epochs=epochs, loops=LOOPS, **kwargs)
+    cfg.custom_hooks = cfg.custom_hooks + [dict(type='ResumeProbeHook')]
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def runs(setup):
+    tmp = setup['tmp']
+    with pytest.MonkeyPatch.context() as mp:
+        # speed only: no yapf formatting of the config text a Runner logs
+        mp.setattr('mmengine.config.config.FormatCode',
+                   lambda text, **kwargs: (text, True))
+        a = _train(_cfg(setup, 'A', epochs=2))
+        a_records = read_scalars(str(tmp / 'A'))
+        _train(_cfg(setup, 'B', epochs=1))
+        b1_records = read_scalars(str(tmp / 'B'))
+        resumed = _cfg(setup, 'B', epochs=2)
+        resumed.resume = True  # tools/train.py --resume: latest checkpoint of B
+        b2 = _train(resumed)
+    return dict(a=a, a_records=a_records, b1_records=b1_records, b2=b2,
+                b2_records=read_scalars(str(tmp / 'B')), tmp=tmp)
+
+
+def _by_iter(records):
+    return {r['iter']: r for r in train_losses(records)}
+
+
+def _vals(records):
+    return [{k: v for k, v in r.items() if k.startswith('coco/')}
+            for r in records if 'coco/bbox_mAP' in r]
+
+
+def _assert_state_dicts_equal(x, y):
+    assert x.keys() == y.keys()
+    for k in x:
+        assert torch.equal(x[k], y[k]), k
+
+
+# -- determinism --------------------------------------------------------------
+def test_two_runs_give_identical_losses_temperatures_and_weights(runs):
+    a, b = _by_iter(runs['a_records']), _by_iter(runs['b1_records'])
+    assert sorted(b) == [1, 2, 3, 4]
+    for it in b:
+        for key in KEYS:
+            assert a[it][key] == b[it][key], (it, key)
+    assert len({a[it]['kd_temp'] for it in b}) > 1  # θ moved during the epoch
+    tmp = runs['tmp']
+    ca, cb = _ckpt(tmp / 'A' / 'epoch_1.pth'), _ckpt(tmp / 'B' / 'epoch_1.pth')
+    _assert_state_dicts_equal(ca['state_dict'], cb['state_dict'])
+    assert ca['state_dict']['temperature.theta'].item() != 1.0
+    for (pa, sa), (pb, sb) in zip(ca['optimizer']['state'].items(),
+                                  cb['optimizer']['state'].items()):
+        assert torch.equal(sa['momentum_buffer'], sb['momentum_buffer'])
+    # validation after epoch 1, too
+    assert _vals(runs['a_records'])[0] == _vals(runs['b1_records'])[0]
+
+
+# -- resume ---------------------------------------------------------------------
+def test_resume_restores_iteration_theta_optimizer_and_lambda(runs):
+    start = find_hook(runs['b2'], ResumeProbeHook).start
+    ckpt = _ckpt(runs['tmp'] / 'B' / 'epoch_1.pth')
+    assert (start['epoch'], start['iter']) == (1, 4)
+    assert torch.equal(start['theta'], ckpt['state_dict']['temperature.theta'])
+    assert start['theta'].item() != 1.0  # not the initial θ
+    theta_idx = len(ckpt['optimizer']['state']) - 1  # θ: the last parameter
+    assert torch.equal(start['theta_momentum'],
+                       ckpt['optimizer']['state'][theta_idx]['momentum_buffer'])
+    # λ is derived from runner.iter: the curriculum goes on at iteration 4
+    assert start['lambda'] == cosine_lambda(4, 0.0, 1.0, LOOPS)
+    assert 'rng_state' in ckpt and len(ckpt['rng_state']['ranks']) == 1
+
+
+def test_resumed_losses_equal_the_uninterrupted_run(runs):
+    a, b2 = _by_iter(runs['a_records']), _by_iter(runs['b2_records'])
+    assert sorted(b2) == [5, 6, 7, 8]  # the iterations after the resume
+    for it in b2:
+        for key in KEYS:
+            assert b2[it][key] == pytest.approx(a[it][key], rel=1e-6, abs=1e-7), \
+                (it, key, b2[it][key], a[it][key])
+        assert b2[it]['lambda'] == cosine_lambda(it - 1, 0.0, 1.0, LOOPS)
+    # final θ, weights, optimizer state and validation: the same
+    theta_a = runs['a'].model.temperature.theta.detach()
+    theta_b = runs['b2'].model.temperature.theta.detach()
+    assert torch.allclose(theta_a, theta_b, rtol=0, atol=1e-7)
+    ca = _ckpt(runs['tmp'] / 'A' / 'epoch_2.pth')
+    cb = _ckpt(runs['tmp'] / 'B' / 'epoch_2.pth')
+    for k, v in ca['state_dict'].items():
+        assert torch.allclose(v.float(), cb['state_dict'][k].float(), rtol=1e-6,
+                              atol=1e-7), k
+    assert _vals(runs['a_records'])[-1] == _vals(runs['b2_records'])[-1]
+
+
+def test_without_rng_state_hook_the_resumed_run_diverges(runs, setup):
+    """The reason for RngStateHook: mmengine restores no RNG state, and the RoI
+    head's RandomSampler (torch) and RandomFlip (numpy) draw differently."""
+    cfg = _cfg(setup, 'B', epochs=2)
+    cfg.default_hooks.pop('rng_state')
+    cfg.load_from = str(runs['tmp'] / 'B' / 'epoch_1.pth')
+    cfg.resume = True
+    cfg.work_dir = str(runs['tmp'] / 'C')
+    cfg.train_cfg.val_interval = 10  # no validation needed here
+    _train(cfg)
+    a, c = _by_iter(runs['a_records']), _by_iter(read_scalars(cfg.work_dir))
+    assert sorted(c) == [5, 6, 7, 8]
+    assert c[5]['lambda'] == a[5]['lambda']  # λ, weights: resumed; RNG: not
+    assert any(c[it]['loss'] != a[it]['loss'] for it in c)
+
+
+# -- the hook's pieces ------------------------------------------------------------
+def test_rng_state_roundtrip_through_weights_only_checkpoint(tmp_path):
+    state = capture_rng_state()
+    first = (random.random(), np.random.rand(3), torch.rand(3))
+    torch.save(dict(rng_state=dict(ranks=[state])), tmp_path / 's.pth')
+    loaded = torch.load(tmp_path / 's.pth', weights_only=True)  # plain types
+    restore_rng_state(loaded['rng_state']['ranks'][0])
+    again = (random.random(), np.random.rand(3), torch.rand(3))
+    assert first[0] == again[0]
+    assert np.array_equal(first[1], again[1])
+    assert torch.equal(first[2], again[2])
+
+
+class _FakeRunner:
+    def __init__(self, resume):
+        self._resume = resume
+
+
+def test_hook_restores_only_on_resume_and_warns_without_state(monkeypatch):
+    hook = RngStateHook()
+    state = capture_rng_state()
+    hook.after_load_checkpoint(_FakeRunner(False),
+                               dict(rng_state=dict(ranks=[state])))
+    assert hook._pending is None  # load_from: not a continuation
+    hook.after_load_checkpoint(_FakeRunner(True),
+                               dict(rng_state=dict(ranks=[state])))
+    assert hook._pending is state
+    torch.rand(5)
+    hook.before_train_epoch(None)
+    assert torch.equal(torch.get_rng_state(), state['torch'])
+    assert hook._pending is None
+    logged = []
+    monkeypatch.setattr('ctkd_det.engine.hooks.rng_state_hook.print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+    RngStateHook().after_load_checkpoint(_FakeRunner(True), dict())
+    assert len(logged) == 1 and 'holds no RNG states' in logged[0]

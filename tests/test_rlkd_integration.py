@@ -1,0 +1,171 @@
+"""RLKD end to end through mmengine's Runner, on tiny generated shapes data with
+tiny student/teacher models: the shapes RLKD config's RLTemperature + hook act per
+RoI, PPO updates change the agent, the agent stays out of the detector's
+optimizer/state_dict, its state goes into checkpoints and a resume restores it."""
+import copy
+import os.path as osp
+import runpy
+import uuid
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner, save_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint
+
+import ctkd_det  # noqa: F401
+import ctkd_det.engine.hooks.rl_temperature_hook  # noqa: F401  (registers)
+import ctkd_det.models.temperature.rl_temperature  # noqa: F401  (registers)
+from ctkd_det.apis import read_scalars, set_data_root
+from mmdet.registry import HOOKS, MODELS
+
+from _tiny import tiny_faster_rcnn
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+RLKD_CFG = osp.join(REPO, 'configs', 'shapes',
+                    'faster-rcnn_r50-to-r18_fpn_rlkd_cpu_shapes.py')
+NUM_CLASSES = 4
+STUDENT_KEYS = ('data_preprocessor', 'backbone', 'neck', 'rpn_head', 'roi_head',
+                'train_cfg', 'test_cfg')
+make_shapes = runpy.run_path(osp.join(REPO, 'tools', 'make_shapes.py'))['make_shapes']
+
+
+@HOOKS.register_module(force=True)
+class AgentProbeHook(Hook):
+    """Records the agent's checkpoint state when training starts (after any
+    resume) and the detector optimizer's parameters."""
+
+    priority = 'LOWEST'
+    seen = {}
+
+    def before_train(self, runner):
+        temp = runner.model.temperature
+        AgentProbeHook.seen = dict(
+            start=copy.deepcopy(temp.checkpoint_state()),
+            optim_params={id(p) for g in runner.optim_wrapper.param_groups
+                          for p in g['params']},
+            agent_params={id(p) for m in temp.agent_modules().values()
+                          for p in m.parameters()})
+
+
+def _cfg(data_root, work_dir, teacher_ckpt, epochs=2):
+    cfg = Config.fromfile(RLKD_CFG)
+    set_data_root(cfg, data_root)
+    cfg.work_dir = str(work_dir)
+    tiny = tiny_faster_rcnn(num_classes=NUM_CLASSES)
+    for key in STUDENT_KEYS:
+        cfg.model[key] = tiny[key]
+    cfg.model.teacher_config = tiny_faster_rcnn(num_classes=NUM_CLASSES)
+    cfg.model.teacher_ckpt = teacher_ckpt
+    # 8 images, batch 2: 4 iterations per epoch; no validation (not under test)
+    cfg.train_dataloader.batch_size = 2
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs,
+                         val_interval=epochs + 1)
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
+    cfg.optim_wrapper.optimizer.lr = 0.005
+    cfg.optim_wrapper.clip_grad = dict(max_norm=10, norm_type=2)
+    # warm-up 0, an update every 2 iterations, a step size that moves the agent
+    cfg.model.temperature.ppo.optimizer.lr = 3e-3
+    cfg.custom_hooks = [
+        dict(type='RLTemperatureHook', warmup_epochs=0, update_interval=2),
+        dict(type='AgentProbeHook'),
+    ]
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint.interval = 1
+    cfg.default_hooks.checkpoint.max_keep_ckpts = -1
+    cfg.log_processor.window_size = 1
+    cfg.randomness = dict(seed=0)
+    tag = f'{osp.basename(osp.normpath(str(work_dir)))}_{uuid.uuid4().hex[:8]}'
+    cfg.visualizer.name = f'vis_{tag}'
+    cfg.experiment_name = f'exp_{tag}'
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def rlkd_run(tmp_path_factory):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: fastest, and fair to a shared machine
+    root = str(tmp_path_factory.mktemp('shapes'))
+    make_shapes(root, num_train=8, num_val=4, size=96, seed=0)
+    torch.manual_seed(123)
+    teacher = MODELS.build(tiny_faster_rcnn(num_classes=NUM_CLASSES))
+    teacher.init_weights()
+    teacher_ckpt = str(tmp_path_factory.mktemp('teacher') / 'teacher.pth')
+    save_checkpoint(teacher.state_dict(), teacher_ckpt)
+    work = str(tmp_path_factory.mktemp('rlkd'))
+    runner = Runner.from_cfg(_cfg(root, work, teacher_ckpt))
+    initial = copy.deepcopy(runner.model.temperature.checkpoint_state())
+    runner.train()
+    yield dict(root=root, teacher=teacher_ckpt, work=work, runner=runner,
+               initial=initial, probe=dict(AgentProbeHook.seen))
+    torch.set_num_threads(threads)
+
+
+def _nets_equal(a, b):
+    return all(torch.equal(v, b[k]) for k, v in a.items())
+
+
+def test_agent_acts_per_roi_within_bounds(rlkd_run):
+    train = [r for r in read_scalars(rlkd_run['work']) if 'loss_kd' in r]
+    assert [r['iter'] for r in train] == list(range(1, 9))
+    for r in train:
+        assert 1.0 <= r['kd_temp_p10'] < r['kd_temp_p90'] <= 21.0, r
+        assert r['kd_temp_p10'] <= r['kd_temp'] <= r['kd_temp_p90']
+        assert r['rl_acting'] == 1.0
+    # an update after every 2nd iteration: 4 in all, logged
+    assert rlkd_run['runner'].model.temperature.agent.num_updates == 4
+    updates = [r['rl_updates'] for r in train if 'rl_updates' in r]
+    assert updates and max(updates) == 4
+    assert any('rl_policy_loss' in r for r in train)
+
+
+def test_ppo_updates_changed_the_agent(rlkd_run):
+    temp = rlkd_run['runner'].model.temperature
+    final = temp.checkpoint_state()
+    assert not _nets_equal(rlkd_run['initial']['agent']['net'], final['agent']['net'])
+    assert not _nets_equal(rlkd_run['initial']['decomposer']['net'],
+                           final['decomposer']['net'])
+    assert final['agent']['optimizer']['state'], 'agent optimizer never stepped'
+
+
+def test_agent_outside_detector_optimizer_and_state_dict(rlkd_run):
+    probe = rlkd_run['probe']
+    assert probe['agent_params'] and not probe['agent_params'] & probe['optim_params']
+    model = rlkd_run['runner'].model
+    assert not any(k.startswith('temperature.') for k in model.state_dict())
+    assert {id(p) for p in model.parameters()}.isdisjoint(probe['agent_params'])
+
+
+def test_checkpoint_holds_agent_and_resume_restores_it(rlkd_run, tmp_path):
+    work = rlkd_run['work']
+    ckpt1 = _load_checkpoint(osp.join(work, 'epoch_1.pth'), map_location='cpu')
+    ckpt2 = _load_checkpoint(osp.join(work, 'epoch_2.pth'), map_location='cpu')
+    for ck in (ckpt1, ckpt2):
+        assert set(ck['rl_temperature']) >= {'agent', 'decomposer'}
+        assert not any(k.startswith('temperature.') for k in ck['state_dict'])
+    final = rlkd_run['runner'].model.temperature.checkpoint_state()
+    assert _nets_equal(ckpt2['rl_temperature']['agent']['net'], final['agent']['net'])
+    saved = ckpt1['rl_temperature']
+    assert saved['agent']['num_updates'] == 2
+    assert not _nets_equal(saved['agent']['net'], rlkd_run['initial']['agent']['net'])
+
+    # resume from epoch 1 and train epoch 2
+    cfg = _cfg(rlkd_run['root'], str(tmp_path), rlkd_run['teacher'])
+    cfg.resume = True
+    cfg.load_from = osp.join(work, 'epoch_1.pth')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    start = AgentProbeHook.seen['start']
+    for part in ('agent', 'decomposer'):
+        assert _nets_equal(saved[part]['net'], start[part]['net']), part
+        a, b = saved[part]['optimizer'], start[part]['optimizer']
+        assert a['state'].keys() == b['state'].keys() and a['state']
+        for i, st in a['state'].items():
+            for k, v in st.items():
+                assert torch.equal(v, b['state'][i][k]), (part, i, k)
+    assert start['agent']['num_updates'] == 2
+    # ... and learning went on from there
+    assert runner.model.temperature.agent.num_updates == 4
