@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 # Bump when the drawing changes, so existing sets with the same CLI args regenerate.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 SPLITS = ('train', 'val')
 MIN_VISIBLE = 0.6  # an object keeps at least this fraction of its pixels visible
 
@@ -37,14 +37,16 @@ CLASSES = _load_classes()
 
 
 def _background(rng, size):
-    """Smooth random colour field + clutter lines + pixel noise (float32 HxWx3)."""
-    coarse = rng.uniform(0, 255, (4, 4, 3)).astype(np.float32)
-    img = cv2.resize(coarse, (size, size), interpolation=cv2.INTER_CUBIC)
-    for _ in range(int(rng.integers(2, 6))):  # thin distractor strokes
+    """Random base colour with a mild smooth variation, a few thin distractor
+    strokes (float32 HxWx3); pixel noise is added after the shapes are drawn."""
+    base = rng.uniform(30, 225, 3).astype(np.float32)
+    coarse = rng.uniform(-35, 35, (3, 3, 3)).astype(np.float32)
+    img = base + cv2.resize(coarse, (size, size), interpolation=cv2.INTER_CUBIC)
+    for _ in range(int(rng.integers(0, 4))):
         p1 = tuple(int(v) for v in rng.integers(0, size, 2))
         p2 = tuple(int(v) for v in rng.integers(0, size, 2))
         col = tuple(float(v) for v in rng.uniform(0, 255, 3))
-        cv2.line(img, p1, p2, col, int(rng.integers(1, 3)), cv2.LINE_AA)
+        cv2.line(img, p1, p2, col, 1, cv2.LINE_AA)
     return img
 
 
@@ -104,7 +106,7 @@ def _make_image(rng, size):
     for _ in range(int(rng.integers(1, 5))):
         for _try in range(20):
             label = int(rng.integers(len(CLASSES)))
-            obj = rng.uniform(0.12, 0.45) * size
+            obj = rng.uniform(0.15, 0.45) * size
             soft = _shape_mask(rng, CLASSES[label], size, obj)
             full = soft >= 128
             if not all((vis & ~full).sum() >= MIN_VISIBLE * f.sum()

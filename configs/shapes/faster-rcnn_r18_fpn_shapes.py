@@ -56,8 +56,12 @@ param_scheduler = [
         milestones=[max_epochs * 3 // 4, max_epochs * 11 // 12],
         gamma=0.1)
 ]
+# From scratch and only a few hundred iterations: AdamW converges far faster than
+# mmdet's SGD recipe here (measured: R18, 8 epochs, SGD lr 0.02 -> 0.011 bbox mAP,
+# AdamW lr 1e-3 -> 0.059). Gradient clipping keeps early KD steps stable.
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=0.0001))
+    optimizer=dict(type='AdamW', lr=0.001, weight_decay=0.05),
+    clip_grad=dict(max_norm=35, norm_type=2))
 
 default_hooks = dict(checkpoint=dict(interval=max_epochs))

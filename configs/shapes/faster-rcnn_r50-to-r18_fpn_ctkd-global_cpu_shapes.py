@@ -14,3 +14,10 @@ custom_hooks = [
     dict(type='CurriculumTemperatureHook', lambda_min=0.0, lambda_max=1.0,
          loops=4, by_epoch=True)
 ]
+
+# θ learns with 10x the base lr (AdamW 1e-3 -> 1e-2, no decay): with Adam a step
+# moves θ by about lr whatever the gradient's size, and in a schedule of a few
+# hundred iterations 1e-3 would leave T within ~±1 of its start.
+optim_wrapper = dict(
+    paramwise_cfg=dict(
+        custom_keys={'temperature': dict(decay_mult=0.0, lr_mult=10.0)}))

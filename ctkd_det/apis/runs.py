@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 import time
@@ -65,10 +66,16 @@ def read_scalars(work_dir: str) -> List[dict]:
 
 
 def final_metrics(work_dir: str) -> Dict[str, float]:
-    """The last validation record's ``coco/bbox_*`` metrics."""
-    vals = [r for r in read_scalars(work_dir) if 'coco/bbox_mAP' in r]
+    """The last validation record's ``coco/bbox_*`` metrics. A validation that
+    found no box above the score threshold (CocoMetric then logs no bbox metric)
+    counts as 0 mAP."""
+    records = read_scalars(work_dir)
+    vals = [r for r in records if 'coco/bbox_mAP' in r]
     if not vals:
-        raise RuntimeError(f'no validation metrics logged under {work_dir}')
+        if not records:
+            raise RuntimeError(f'no scalars logged under {work_dir}')
+        return {k: 0.0 for k in ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75',
+                                 'bbox_mAP_s', 'bbox_mAP_m', 'bbox_mAP_l')}
     return {k.split('/')[-1]: v for k, v in vals[-1].items()
             if k.startswith('coco/bbox_')}
 
@@ -123,12 +130,14 @@ def train_cached(cfg: Config, work_dir: str, name: str = '',
 
 
 def _progress(line: str, name: str, log) -> None:
-    """Forward mmengine's epoch-progress and eta lines, shortened."""
-    if 'Epoch(train)' in line and 'eta:' in line:
-        head = line.split('Epoch(train)')[1].split('lr:')[0]
-        eta = line.split('eta:')[1].split()[0]
-        loss = line.split(' loss: ')[1].split()[0] if ' loss: ' in line else '?'
-        log(f'[{name}] epoch {head.strip()} eta {eta} loss {loss}')
+    """Forward mmengine's epoch-progress lines (shortened) and validation results."""
+    m = re.search(r'Epoch\(train\)\s*(\[\s*\d+\]\[\s*\d+/\d+\]).*?eta: (\S+)', line)
+    if m:
+        loss = re.search(r' loss: (\S+)', line)
+        temp = re.search(r' kd_temp: (\S+)', line)
+        log(f'[{name}] epoch {m.group(1)} eta {m.group(2)} '
+            f'loss {loss.group(1) if loss else "?"}'
+            + (f' T {temp.group(1)}' if temp else ''))
     elif 'bbox_mAP_copypaste' in line:
         log(f'[{name}] val {line.split("bbox_mAP_copypaste:")[1].strip()}')
     elif 'Traceback' in line or 'Error' in line:

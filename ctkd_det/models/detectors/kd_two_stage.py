@@ -161,28 +161,32 @@ class KDTwoStageDetector(TwoStageDetector):
             raise ValueError('KDTwoStageDetector needs a student roi_head with a '
                              'bbox head')
 
-        teacher = MODELS.build(teacher_model_cfg)
-        if not (getattr(teacher, 'with_roi_head', False)
-                and teacher.roi_head.with_bbox):
-            raise ValueError(
-                'the teacher must be a two-stage detector with a bbox RoI head, '
-                f'got {type(teacher).__name__}')
-        s_cls = self.roi_head.bbox_head.num_classes
-        t_cls = teacher.roi_head.bbox_head.num_classes
-        if s_cls != t_cls:
-            raise ValueError(
-                f'teacher and student class counts differ: teacher num_classes='
-                f'{t_cls}, student num_classes={s_cls}')
-        if teacher_ckpt is not None:
-            load_teacher_weights(teacher, str(teacher_ckpt))
-        teacher.requires_grad_(False)
-        teacher.eval()
-        # Not registered as a submodule: see the class docstring.
-        object.__setattr__(self, 'teacher', teacher)
-        self.eval_teacher = eval_teacher
-        self._teacher_input = self._input_converter(teacher)
+        # Building the teacher and the temperature module must not consume the
+        # global RNG: the student then starts from the same weights as a plain
+        # student with the same seed (paired comparisons across methods).
+        with torch.random.fork_rng(devices=[]):
+            teacher = MODELS.build(teacher_model_cfg)
+            if not (getattr(teacher, 'with_roi_head', False)
+                    and teacher.roi_head.with_bbox):
+                raise ValueError(
+                    'the teacher must be a two-stage detector with a bbox RoI head, '
+                    f'got {type(teacher).__name__}')
+            s_cls = self.roi_head.bbox_head.num_classes
+            t_cls = teacher.roi_head.bbox_head.num_classes
+            if s_cls != t_cls:
+                raise ValueError(
+                    f'teacher and student class counts differ: teacher num_classes='
+                    f'{t_cls}, student num_classes={s_cls}')
+            if teacher_ckpt is not None:
+                load_teacher_weights(teacher, str(teacher_ckpt))
+            teacher.requires_grad_(False)
+            teacher.eval()
+            # Not registered as a submodule: see the class docstring.
+            object.__setattr__(self, 'teacher', teacher)
+            self.eval_teacher = eval_teacher
+            self._teacher_input = self._input_converter(teacher)
 
-        self.temperature = build_temperature(temperature)
+            self.temperature = build_temperature(temperature)
         self.distill_loss = MODELS.build(distill_loss)
         self.kd_skipped_steps = 0
 

@@ -1,0 +1,269 @@
+"""tools/experiment.py, tools/plot_curves.py and tools/benchmark.py on tiny settings.
+
+One tiny experiment (teacher + 2 methods, 1 seed, 1 epoch of 3 iterations on 6
+images of 64 px) is trained once per module through the real CLI; its work dir
+also feeds the plot tests.
+"""
+import importlib.util
+import json
+import os.path as osp
+import struct
+import subprocess
+import sys
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TOOLS = osp.join(REPO, 'tools')
+SHAPES = osp.join(REPO, 'configs', 'shapes')
+METHODS = ['none', 'ctkd-instance']
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(
+        f'_tool_{name}', osp.join(TOOLS, f'{name}.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+plot_tool = _load('plot_curves')
+bench_tool = _load('benchmark')
+
+
+def _experiment_cmd(root):
+    return [
+        sys.executable, osp.join(TOOLS, 'experiment.py'),
+        '--methods', *METHODS, '--seeds', '0', '--epochs', '1',
+        '--teacher-epochs', '1', '--num-train', '6', '--num-val', '2',
+        '--size', '64', '--batch-size', '2', '--threads', '1',
+        '--work-dir', str(root / 'work'), '--out', str(root / 'out'),
+        '--data-root', str(root / 'data'),
+        # 3 iterations from scratch: keep every box so COCO eval has detections;
+        # log every iteration, unsmoothed
+        '--cfg-options', 'model.test_cfg.rcnn.score_thr=0.0',
+        'default_hooks.logger.interval=1', 'log_processor.window_size=1']
+
+
+@pytest.fixture(scope='module')
+def experiment(tmp_path_factory):
+    root = tmp_path_factory.mktemp('experiment')
+    proc = subprocess.run(_experiment_cmd(root), capture_output=True,
+                          text=True, cwd=REPO, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    with open(root / 'out' / 'results.json') as f:
+        result = json.load(f)
+    return dict(root=root, stdout=proc.stdout, result=result)
+
+
+def _png_size(path):
+    with open(path, 'rb') as f:
+        head = f.read(24)
+    assert head[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
+    assert head[12:16] == b'IHDR'
+    return struct.unpack('>II', head[16:24])
+
+
+# -- experiment ------------------------------------------------------------------
+def test_results_json_shape(experiment):
+    res = experiment['result']
+    assert res['total'] == res['finished'] == 1 + len(METHODS)
+    assert res['settings']['seeds'] == [0]
+    assert res['settings']['methods'] == METHODS
+    metric_keys = {'bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75'}
+
+    teacher = res['teacher']
+    assert metric_keys <= set(teacher['metrics'])
+    assert teacher['seconds'] > 0 and osp.isfile(teacher['checkpoint'])
+
+    assert [(r['method'], r['seed']) for r in res['runs']] == \
+        [(m, 0) for m in METHODS]
+    for r in res['runs']:
+        assert 'error' not in r
+        assert metric_keys <= set(r)
+        assert all(-1.0 <= r[k] <= 1.0 for k in metric_keys)
+        assert r['seconds'] > 0 and r['cached'] is False
+        assert osp.isfile(osp.join(r['work_dir'], 'done.json'))
+
+    assert list(res['methods']) == METHODS
+    for m, agg in res['methods'].items():
+        assert agg['n'] == 1 and agg['seeds'] == [0]
+        for k in metric_keys | {'seconds'}:
+            assert set(agg[k]) == {'mean', 'std'}
+            assert agg[k]['std'] == 0.0  # one seed
+        run = next(r for r in res['runs'] if r['method'] == m)
+        assert agg['bbox_mAP']['mean'] == pytest.approx(run['bbox_mAP'])
+
+
+def test_runs_follow_the_settings(experiment):
+    """Seed, teacher and the rescaled curriculum reach the dumped configs."""
+    from mmengine.config import Config
+    res = experiment['result']
+    ctkd = next(r for r in res['runs'] if r['method'] == 'ctkd-instance')
+    cfg = Config.fromfile(osp.join(ctkd['work_dir'], 'config.py'))
+    assert cfg.randomness.seed == 0
+    assert cfg.model.teacher_ckpt == res['teacher']['checkpoint']
+    assert cfg.train_cfg.max_epochs == 1
+    assert cfg.train_dataloader.dataset.data_root.startswith(
+        str(experiment['root'] / 'data'))
+    # a third of a 3-iteration epoch: per-iteration curriculum of 1 iteration
+    hook, = [h for h in cfg.custom_hooks
+             if h['type'] == 'CurriculumTemperatureHook']
+    assert hook['by_epoch'] is False and hook['loops'] == 1
+    assert cfg.experiment.teacher_digest
+
+
+def test_results_md_has_tables(experiment):
+    md = (experiment['root'] / 'out' / 'results.md').read_text()
+    assert '| method | runs | mAP | mAP50 | mAP75 | wall time (min) |' in md
+    assert '| teacher (R50-FPN) | 1 |' in md
+    for m in METHODS:
+        assert f'| {m} | 1 | ' in md  # aggregate row
+        assert f'| {m} | 0 | ' in md  # per-run row
+    assert '±' in md
+    assert '![curves](curves_seed0.png)' in md
+    assert 'partial' not in md
+
+
+def test_progress_lines(experiment):
+    out = experiment['stdout']
+    for k in range(1, 4):
+        assert f'=== run {k}/3' in out
+    assert 'ETA' in out
+    assert '[ctkd-instance/seed0] done in' in out
+
+
+def test_rerun_is_cached(experiment):
+    """Same command again: nothing is retrained, the table is rewritten."""
+    root = experiment['root']
+    proc = subprocess.run(_experiment_cmd(root), capture_output=True,
+                          text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert '0 to train' in proc.stdout
+    assert 'training (' not in proc.stdout
+    with open(root / 'out' / 'results.json') as f:
+        res = json.load(f)
+    assert all(r['cached'] for r in res['runs']) and res['teacher']['cached']
+    first = experiment['result']['runs']
+    assert [r['bbox_mAP'] for r in res['runs']] == [r['bbox_mAP'] for r in first]
+
+
+# -- plot_curves -----------------------------------------------------------------
+def test_experiment_wrote_curves(experiment):
+    res = experiment['result']
+    png = res['curves']
+    assert osp.basename(png) == 'curves_seed0.png'
+    assert osp.getsize(png) > 1000
+    _png_size(png)
+    # the student without distillation is not plotted
+    assert list(res['curves_summary']) == ['ctkd-instance']
+
+
+def test_plot_curves_from_real_log(experiment, tmp_path):
+    res = experiment['result']
+    work = {r['method']: r['work_dir'] for r in res['runs']}
+    out = str(tmp_path / 'curves.png')
+    summary = plot_tool.plot_curves(
+        {'instance': work['ctkd-instance'], 'no KD': work['none']}, out)
+    assert osp.getsize(out) > 1000
+    assert _png_size(out) == tuple(summary['size_px'])
+    inst = summary['runs']['instance']
+    assert inst['points'] == 3
+    assert inst['temperature'] and inst['lambda'] and inst['loss_kd']
+    # λ > 0 from iteration 2 moved the MLP: per-RoI temperatures differ
+    assert inst['band'], 'no 10-90 % band drawn for the instance-wise run'
+    assert not any(summary['runs']['no KD'][k]
+                   for k in ('temperature', 'band', 'lambda', 'loss_kd'))
+    assert summary['panels'] == {'temperature': ['instance'],
+                                 'lambda': ['instance'],
+                                 'loss_kd': ['instance']}
+
+
+def _write_log(work, records):
+    d = work / '20260101_000000' / 'vis_data'
+    d.mkdir(parents=True)
+    with open(d / 'scalars.json', 'w') as f:
+        for r in records:
+            f.write(json.dumps(r) + '\n')
+    return str(work)
+
+
+def test_plot_curves_band_only_when_temperatures_differ(tmp_path):
+    fixed = _write_log(tmp_path / 'kd', [
+        dict(iter=i, epoch=1, loss=1.0, loss_kd=0.5 / i, kd_temp=4.0,
+             kd_temp_p10=4.0, kd_temp_p90=4.0) for i in range(1, 6)]
+        + [{'coco/bbox_mAP': 0.2, 'step': 1}])
+    glob = _write_log(tmp_path / 'global', [
+        dict(iter=i, epoch=1, loss=1.0, loss_kd=0.4, kd_temp=10 + i,
+             kd_temp_p10=10 + i, kd_temp_p90=10 + i, **{'lambda': i / 5})
+        for i in range(1, 6)])
+    out = str(tmp_path / 'c.png')
+    summary = plot_tool.plot_curves({'kd': fixed, 'global': glob}, out)
+    assert _png_size(out) == tuple(summary['size_px'])
+    assert summary['runs']['kd']['temperature']
+    assert not summary['runs']['kd']['band']
+    assert not summary['runs']['kd']['lambda']  # fixed T: no λ, no error
+    assert not summary['runs']['global']['band']
+    assert summary['panels']['lambda'] == ['global']
+
+
+def test_plot_curves_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match='no such work dir'):
+        plot_tool.plot_curves({'x': str(tmp_path / 'missing')},
+                              str(tmp_path / 'x.png'))
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(FileNotFoundError, match='no mmengine scalar log'):
+        plot_tool.plot_curves({'x': str(tmp_path / 'empty')},
+                              str(tmp_path / 'x.png'))
+    plain = _write_log(tmp_path / 'plain', [
+        dict(iter=1, epoch=1, loss=1.0, loss_cls=0.5)])
+    with pytest.raises(ValueError, match='none of the runs logged'):
+        plot_tool.plot_curves({'x': plain}, str(tmp_path / 'x.png'))
+    assert not (tmp_path / 'x.png').exists()
+
+
+def test_plot_curves_cli(tmp_path, capsys):
+    log = _write_log(tmp_path / 'run', [
+        dict(iter=i, loss_kd=1.0, kd_temp=5.0, kd_temp_p10=4.0,
+             kd_temp_p90=6.0, **{'lambda': 1.0}) for i in (5, 10)])
+    scalars = osp.join(log, '20260101_000000', 'vis_data', 'scalars.json')
+    out = str(tmp_path / 'cli.png')
+    plot_tool.main([scalars, '--labels', 'inst', '--out', out])
+    assert 'inst: 2 points, temperature, band, lambda, loss_kd' in \
+        capsys.readouterr().out
+    _png_size(out)
+    with pytest.raises(SystemExit):
+        plot_tool.main([str(tmp_path / 'nope'), '--out', out])
+
+
+# -- benchmark -------------------------------------------------------------------
+def test_benchmark_variant_list(monkeypatch, tmp_path):
+    names = [n for n, _ in bench_tool.default_configs()]
+    assert names[:4] == ['student', 'kd', 'ctkd-global', 'ctkd-instance']
+    fake = tmp_path / 'rlkd.py'
+    fake.write_text('')
+    monkeypatch.setattr(bench_tool, 'RLKD_CONFIG', str(fake))
+    assert bench_tool.default_configs()[-1] == ('rlkd', str(fake))
+    monkeypatch.setattr(bench_tool, 'RLKD_CONFIG', str(tmp_path / 'none.py'))
+    assert 'rlkd' not in [n for n, _ in bench_tool.default_configs()]
+    assert bench_tool.parse_config_arg([f'x={fake}', str(fake)]) == \
+        [('x', str(fake)), ('rlkd', str(fake))]
+    with pytest.raises(FileNotFoundError):
+        bench_tool.parse_config_arg(['x=/no/such/config.py'])
+
+
+def test_benchmark_tiny_run(tmp_path):
+    """Two variants, one timed round, tiny batch: the result's shape."""
+    student = osp.join(SHAPES, 'faster-rcnn_r18_fpn_shapes.py')
+    kd = osp.join(SHAPES, 'faster-rcnn_r50-to-r18_fpn_kd_cpu_shapes.py')
+    args = bench_tool.parse_args([
+        '--configs', f'student={student}', f'kd={kd}', '--steps', '1',
+        '--warmup', '0', '--batch-size', '1', '--size', '64', '--no-memory'])
+    res = bench_tool.run(args, log=lambda m: None)
+    assert list(res['variants']) == ['student', 'kd']
+    for v in res['variants'].values():
+        assert v['median_s'] > 0 and len(v['times_s']) == 1
+        assert {'ratio_to_kd', 'ratio_to_student', 'paired_ratio_to_kd',
+                'cpu_ratio_to_kd'} <= set(v)
+    assert res['variants']['kd']['ratio_to_kd'] == pytest.approx(1.0)
+    assert '| student |' in bench_tool.format_table(res)
