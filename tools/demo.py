@@ -31,8 +31,8 @@ def parse_args():
     p.add_argument('--num-train', type=int, default=128)
     p.add_argument('--num-val', type=int, default=64)
     p.add_argument('--size', type=int, default=160)
-    p.add_argument('--epochs', type=int, default=8, help='student epochs')
-    p.add_argument('--teacher-epochs', type=int, default=12)
+    p.add_argument('--epochs', type=int, default=12, help='student epochs')
+    p.add_argument('--teacher-epochs', type=int, default=20)
     p.add_argument('--seed', type=int, default=0)
     return p.parse_args()
 
