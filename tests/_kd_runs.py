@@ -147,12 +147,12 @@ class ResumeProbeHook(Hook):
     def before_train(self, runner):
         model = RankStateDumpHook._model(runner)
         theta = model.temperature.theta
-        momentum = runner.optim_wrapper.optimizer.state.get(theta, {}).get(
-            'momentum_buffer')
+        state = runner.optim_wrapper.optimizer.state.get(theta, {})
         self.start = dict(iter=runner.iter, epoch=runner.epoch,
                           theta=theta.detach().clone(),
-                          theta_momentum=None if momentum is None
-                          else momentum.clone())
+                          theta_optim_state={
+                              k: torch.as_tensor(v).clone()
+                              for k, v in state.items()})
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if 'lambda' not in self.start:

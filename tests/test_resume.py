@@ -110,7 +110,10 @@ def test_two_runs_give_identical_losses_temperatures_and_weights(runs):
     assert ca['state_dict']['temperature.theta'].item() != 1.0
     for (pa, sa), (pb, sb) in zip(ca['optimizer']['state'].items(),
                                   cb['optimizer']['state'].items()):
-        assert torch.equal(sa['momentum_buffer'], sb['momentum_buffer'])
+        assert sa.keys() == sb.keys() and sa  # optimizer state (SGD or Adam)
+        for key in sa:
+            assert torch.equal(torch.as_tensor(sa[key]),
+                               torch.as_tensor(sb[key])), key
     # validation after epoch 1, too
     assert _vals(runs['a_records'])[0] == _vals(runs['b1_records'])[0]
 
@@ -123,8 +126,12 @@ def test_resume_restores_iteration_theta_optimizer_and_lambda(runs):
     assert torch.equal(start['theta'], ckpt['state_dict']['temperature.theta'])
     assert start['theta'].item() != 1.0  # not the initial θ
     theta_idx = len(ckpt['optimizer']['state']) - 1  # θ: the last parameter
-    assert torch.equal(start['theta_momentum'],
-                       ckpt['optimizer']['state'][theta_idx]['momentum_buffer'])
+    saved = ckpt['optimizer']['state'][theta_idx]
+    assert start['theta_optim_state'] and \
+        start['theta_optim_state'].keys() == saved.keys()
+    for key, value in saved.items():  # momentum / Adam moments of θ came back
+        assert torch.equal(start['theta_optim_state'][key],
+                           torch.as_tensor(value)), key
     # λ is derived from runner.iter: the curriculum goes on at iteration 4
     assert start['lambda'] == cosine_lambda(4, 0.0, 1.0, LOOPS)
     assert 'rng_state' in ckpt and len(ckpt['rng_state']['ranks']) == 1
