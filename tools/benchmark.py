@@ -100,25 +100,17 @@ def parse_config_arg(items: List[str]) -> List[tuple]:
 
 
 # -- building ------------------------------------------------------------------
-def _resize_pipelines(cfg, size: int) -> None:
-    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        loader = cfg.get(name)
-        if loader is None:
-            continue
-        for step in loader.dataset.get('pipeline', []):
-            if step.get('type') == 'Resize':
-                step['scale'] = (size, size)
 
 
 def load_config(path: str, size: int, data_root: Optional[str] = None):
     import ctkd_det  # noqa: F401  registers modules
     from mmengine.config import Config
 
-    from ctkd_det.apis import set_data_root
+    from ctkd_det.apis import set_data_root, set_img_size
     cfg = Config.fromfile(path)
     if data_root is not None:
         set_data_root(cfg, data_root)
-    _resize_pipelines(cfg, size)
+    set_img_size(cfg, size)
     if cfg.model.get('type') == 'KDTwoStageDetector':
         cfg.model.teacher_ckpt = None  # timing does not depend on weights
     return cfg

@@ -90,15 +90,6 @@ def available_methods() -> List[str]:
 
 
 # -- configs ---------------------------------------------------------------------
-def _resize_pipelines(cfg, size: int) -> None:
-    """Train/test at the generated image size (the configs resize to 160 px)."""
-    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        loader = cfg.get(name)
-        if loader is None:
-            continue
-        for step in loader.dataset.get('pipeline', []):
-            if step.get('type') == 'Resize':
-                step['scale'] = (size, size)
 
 
 def _fit_warmup(cfg, total_iters: int) -> None:
@@ -134,11 +125,11 @@ def make_config(path: str, args, epochs: int, seed: int,
     """A shapes config adapted to this experiment's data, schedule and seed."""
     from mmengine.config import Config
 
-    from ctkd_det.apis import set_data_root, set_epochs
+    from ctkd_det.apis import set_data_root, set_epochs, set_img_size
     cfg = Config.fromfile(path)
     base_epochs = cfg.train_cfg.max_epochs
     set_data_root(cfg, args.data_root)
-    _resize_pipelines(cfg, args.size)
+    set_img_size(cfg, args.size)
     if args.batch_size:
         for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             cfg[name].batch_size = args.batch_size

@@ -48,6 +48,19 @@ def set_data_root(cfg: Config, data_root: str) -> Config:
     return cfg
 
 
+def set_img_size(cfg: Config, size: int) -> Config:
+    """Train/test at ``size`` px: every dataloader's ``Resize`` scale (the shapes
+    configs resize to 160 px)."""
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if loader is None:
+            continue
+        for step in loader.dataset.get('pipeline', []):
+            if step.get('type') == 'Resize':
+                step['scale'] = (size, size)
+    return cfg
+
+
 def config_digest(cfg: Config) -> str:
     return hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:12]
 
