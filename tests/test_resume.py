@@ -13,8 +13,10 @@ augmentation) are restored by ctkd_det's RngStateHook (mmengine does not save th
 without the hook the resumed losses differ, see the last test).
 """
 import random
+import time
 
 import numpy as np
+
 import pytest
 import torch
 from mmengine.runner import Runner
@@ -74,6 +76,9 @@ def runs(setup):
         a_records = read_scalars(str(tmp / 'A'))
         _train(_cfg(setup, 'B', epochs=1))
         b1_records = read_scalars(str(tmp / 'B'))
+        # mmengine names a run's log dir by its start second: a resume starting
+        # within the same second as B1 would append to B1's scalars.json
+        time.sleep(1.1)
         resumed = _cfg(setup, 'B', epochs=2)
         resumed.resume = True  # tools/train.py --resume: latest checkpoint of B
         b2 = _train(resumed)
