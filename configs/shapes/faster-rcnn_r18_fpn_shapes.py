@@ -5,7 +5,8 @@
 # max_epochs=N` changes nothing. Override the derived fields instead, e.g.
 #   --cfg-options train_cfg.max_epochs=6 train_cfg.val_interval=6 \
 #                 param_scheduler.1.milestones="[4,5]"
-# (or inherit from this file and set max_epochs plus those fields again).
+# (or inherit from this file and set max_epochs plus those fields again; in Python,
+# ctkd_det.apis.set_epochs(cfg, N) rescales all of them).
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
     './_base_/shapes_detection.py',
