@@ -2,7 +2,6 @@
 saves a checkpoint, the CTKD config distils from it through mmengine's Runner, the
 curriculum and the temperature are checked in the logs and the checkpoint, and the
 student alone loads into a plain FasterRCNN and is evaluated by tools/test.py."""
-import json
 import os.path as osp
 import runpy
 import subprocess

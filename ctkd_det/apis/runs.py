@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from mmengine.config import Config
 

@@ -8,7 +8,7 @@ update the weights are also broadcast from rank 0, so floating-point drift can n
 accumulate. All helpers are collective: every rank must call them the same number
 of times, in the same order.
 """
-from typing import Iterable, List
+from typing import Iterable, List, Optional
 
 import torch
 import torch.nn as nn
@@ -38,6 +38,22 @@ def allreduce_grads(params: Iterable[nn.Parameter]) -> None:
         n = p.numel()
         p.grad.copy_(flat[offset:offset + n].view_as(p.grad))
         offset += n
+
+
+def synced_step(optimizer, params: List[nn.Parameter],
+                loss: Optional[torch.Tensor],
+                max_grad_norm: Optional[float] = None) -> None:
+    """One optimizer step taken identically on every rank: backward of ``loss``
+    (``None``: this rank has no data, it still joins with a zero gradient),
+    gradients averaged over the ranks, optional norm clipping, step. The caller
+    zeroes the gradients before building ``loss``."""
+    if loss is None:
+        loss = sum(p.sum() for p in params) * 0.
+    loss.backward()
+    allreduce_grads(params)
+    if max_grad_norm is not None:
+        nn.utils.clip_grad_norm_(params, max_grad_norm)
+    optimizer.step()
 
 
 @torch.no_grad()

@@ -36,7 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import OPTIMIZERS
 
-from .dist_utils import allreduce_grads, broadcast_module, world_size
+from .dist_utils import broadcast_module, synced_step, world_size
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -303,12 +303,8 @@ class PPOAgent(nn.Module):
                 else:
                     # an empty minibatch on this rank: still take part in the
                     # gradient all-reduce (zero gradient)
-                    loss = sum(p.sum() for p in params) * 0.
-                loss.backward()
-                allreduce_grads(params)
-                if self.max_grad_norm is not None:
-                    nn.utils.clip_grad_norm_(params, self.max_grad_norm)
-                self.optimizer.step()
+                    loss = None
+                synced_step(self.optimizer, params, loss, self.max_grad_norm)
         broadcast_module(self.net)
         self.num_updates += 1
         stats = {k: v / max(steps, 1) for k, v in sums.items()}

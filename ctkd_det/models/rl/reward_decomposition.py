@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 from mmengine.registry import OPTIMIZERS
 
-from .dist_utils import allreduce_grads, broadcast_module, world_size
+from .dist_utils import broadcast_module, synced_step, world_size
 from .ppo import _mlp, _to_cpu
 
 
@@ -91,12 +91,8 @@ class RewardDecomposition(nn.Module):
                 loss = torch.stack(errs).pow(2).mean()
                 last = float(loss.detach())
             else:
-                loss = sum(p.sum() for p in params) * 0.
-            loss.backward()
-            allreduce_grads(params)
-            if self.max_grad_norm is not None:
-                nn.utils.clip_grad_norm_(params, self.max_grad_norm)
-            self.optimizer.step()
+                loss = None  # no data on this rank: join with a zero gradient
+            synced_step(self.optimizer, params, loss, self.max_grad_norm)
         broadcast_module(self.net)
         return last
 
