@@ -18,6 +18,9 @@ from mmdet.evaluation import DumpDetResults  # noqa: E402
 from mmdet.registry import RUNNERS  # noqa: E402
 from mmdet.utils import setup_cache_size_limit_of_dynamo  # noqa: E402
 
+from ctkd_det.utils.dist import (setup_cpu_distributed,  # noqa: E402
+                                  teardown_distributed)
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description='MMDet test (and eval) a model')
@@ -95,6 +98,9 @@ def main():
     if args.tta:
         _use_tta(cfg)
 
+    # CPU-only torch: gloo instead of mmengine's CUDA-only init_dist
+    setup_cpu_distributed(cfg)
+
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:
@@ -106,6 +112,7 @@ def main():
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=args.out))
     runner.test()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -13,7 +13,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmdet.utils import setup_cache_size_limit_of_dynamo  # noqa: E402
 
-from ctkd_det.utils.dist import setup_cpu_distributed  # noqa: E402
+from ctkd_det.utils.dist import (setup_cpu_distributed,  # noqa: E402
+                                  teardown_distributed)
 
 
 def parse_args():
@@ -90,6 +91,7 @@ def main():
     else:
         runner = RUNNERS.build(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

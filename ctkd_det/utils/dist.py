@@ -29,7 +29,7 @@ import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-__all__ = ['setup_cpu_distributed', 'launcher_env']
+__all__ = ['setup_cpu_distributed', 'launcher_env', 'teardown_distributed']
 
 DEFAULT_PORT = 29500
 
@@ -121,3 +121,18 @@ def setup_cpu_distributed(cfg: Config) -> bool:
                 issubclass(wrapper_cls, DistributedDataParallel):
             wrapper['device_ids'] = None
     return True
+
+
+def teardown_distributed() -> None:
+    """Wait for every rank, then destroy the default process group.
+
+    Left to interpreter shutdown, gloo's background threads can outlive the group
+    of a rank that exits first, and the C++ runtime aborts the process
+    ("terminate called without an active exception", SIGABRT) after training
+    finished; torchrun then reports the whole job failed.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        try:
+            torch_dist.barrier()
+        finally:
+            torch_dist.destroy_process_group()
