@@ -36,7 +36,7 @@ def _experiment_cmd(root):
         sys.executable, osp.join(TOOLS, 'experiment.py'),
         '--methods', *METHODS, '--seeds', '0', '--epochs', '1',
         '--teacher-epochs', '1', '--num-train', '6', '--num-val', '2',
-        '--size', '64', '--batch-size', '2', '--threads', '1',
+        '--size', '64', '--batch-size', '2', '--threads', '1', '--jobs', '2',
         '--work-dir', str(root / 'work'), '--out', str(root / 'out'),
         '--data-root', str(root / 'data'),
         # 3 iterations from scratch: keep every box so COCO eval has detections;
@@ -146,6 +146,9 @@ def test_rerun_is_cached(experiment):
     assert all(r['cached'] for r in res['runs']) and res['teacher']['cached']
     first = experiment['result']['runs']
     assert [r['bbox_mAP'] for r in res['runs']] == [r['bbox_mAP'] for r in first]
+    # --jobs 2 trained both methods at once; the table keeps the plan's order
+    assert [r['method'] for r in first] == METHODS
+    assert experiment['result']['settings']['jobs'] == 2
 
 
 # -- plot_curves -----------------------------------------------------------------
@@ -267,3 +270,36 @@ def test_benchmark_tiny_run(tmp_path):
                 'cpu_ratio_to_kd'} <= set(v)
     assert res['variants']['kd']['ratio_to_kd'] == pytest.approx(1.0)
     assert '| student |' in bench_tool.format_table(res)
+
+
+# -- kd_ablation -----------------------------------------------------------------
+def test_ablation_trains_on_table_data_and_evaluates_on_dev(tmp_path):
+    """The KD ablation must never see the table's val split: its runs train on the
+    table's training images and evaluate on the dev split; one knob per variant."""
+    import argparse
+    ablation = _load('kd_ablation')
+    ckpt = tmp_path / 'teacher.pth'
+    ckpt.write_bytes(b'not read, only hashed')
+    args = argparse.Namespace(
+        teacher_ckpt=str(ckpt), data_root=str(tmp_path / 'shapes'),
+        dev_root=str(tmp_path / 'dev'), size=160, batch_size=0, num_train=128,
+        cfg_options=None, epochs=12)
+    seen = {}
+    for name in ablation.VARIANTS:
+        cfg = ablation.make_config(name, 0, args)
+        assert cfg.train_dataloader.dataset.data_root.rstrip('/') == \
+            args.data_root
+        for key in ('val_dataloader', 'test_dataloader'):
+            assert cfg[key].dataset.data_root.rstrip('/') == args.dev_root
+        for key in ('val_evaluator', 'test_evaluator'):
+            assert cfg[key].ann_file.startswith(args.dev_root)
+        model = cfg.model
+        seen[name] = (model.get('temperature', {}).get('type'),
+                      model.get('temperature', {}).get('value'),
+                      model.get('distill_loss', {}).get('loss_weight'))
+    assert seen == {
+        'none': (None, None, None),
+        'kd-t4': ('FixedTemperature', 4.0, 1.0),
+        'kd-t4-w0.25': ('FixedTemperature', 4.0, 0.25),
+        'kd-t4-w0.0625': ('FixedTemperature', 4.0, 0.0625),
+        'ctkd-global-w0.0625': ('GlobalTemperature', None, 0.0625)}

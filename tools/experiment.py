@@ -48,7 +48,9 @@ import os.path as osp
 import runpy
 import statistics
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -76,7 +78,7 @@ METHODS = {
     'rlkd': (RLKD_CONFIG, None),
 }
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75')
-FULL = dict(epochs=12, teacher_epochs=12, num_train=128, num_val=64, size=160,
+FULL = dict(epochs=12, teacher_epochs=20, num_train=128, num_val=64, size=160,
             seeds=[0, 1, 2], work_dir='work_dirs/experiment', out='docs')
 QUICK = dict(epochs=6, teacher_epochs=8, num_train=64, num_val=32, size=160,
              seeds=[0], work_dir='work_dirs/experiment_quick', out='docs/quick',
@@ -283,6 +285,7 @@ def run(args, log=print) -> dict:
                       teacher_seed=args.teacher_seed,
                       quick=args.quick, cfg_options=args.cfg_options_raw,
                       threads=os.environ.get('OMP_NUM_THREADS', 'default'),
+                      jobs=args.jobs,
                       host=f'{platform.machine()}, {os.cpu_count()} CPUs'),
         teacher=None, runs=[], methods={}, total=total, finished=0)
 
@@ -290,8 +293,19 @@ def run(args, log=print) -> dict:
     log(f'=== run 1/{total}: teacher ({args.teacher_epochs} epochs)')
     tcfg = make_config(TEACHER_CONFIG, args, args.teacher_epochs,
                        args.teacher_seed)
-    teacher = train_cached(tcfg, osp.join(args.work_dir, 'teacher'),
-                           name='teacher', log=log)
+    # the teacher trains alone: it gets the threads of all --jobs slots
+    saved = {v: os.environ.get(v) for v in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')}
+    if args.threads and args.jobs > 1:
+        os.environ.update({v: str(args.threads * args.jobs) for v in saved})
+    try:
+        teacher = train_cached(tcfg, osp.join(args.work_dir, 'teacher'),
+                               name='teacher', log=log)
+    finally:
+        for v, value in saved.items():
+            if value is None:
+                os.environ.pop(v, None)
+            else:
+                os.environ[v] = value
     result['teacher'] = dict(
         metrics=teacher['metrics'], seconds=teacher['seconds'],
         cached=teacher['cached'], checkpoint=teacher['checkpoint'],
@@ -313,15 +327,24 @@ def run(args, log=print) -> dict:
         f'{to_train} to train')
 
     trained, failed = [], []
-    for k, p in enumerate(plan, start=2):
-        pending = sum(not q['cached'] for q in plan[k - 2:])
-        ref = trained or [r['seconds'] for r in result['runs']
-                          if 'seconds' in r]
-        eta = (f'ETA {_fmt_time(statistics.fmean(ref) * pending)} for '
-               f'{pending} run(s) to train' if ref and pending else
-               'ETA after the first run' if pending else 'cached')
+    entries = [None] * len(plan)
+    done_count = [1]
+    lock = threading.Lock()
+
+    def announce(k: int, p: dict) -> None:
+        with lock:
+            pending = sum(not q['cached'] for q in plan[k - 2:])
+            ref = trained or [r['seconds'] for r in result['runs']
+                              if 'seconds' in r]
+            per_slot = max(1, min(args.jobs, pending))
+            eta = (f'ETA {_fmt_time(statistics.fmean(ref) * pending / per_slot)}'
+                   f' for {pending} run(s) to train' if ref and pending else
+                   'ETA after the first run' if pending else 'cached')
+            log(f'=== run {k}/{total}: {p["method"]}/seed{p["seed"]} ({eta})')
+
+    def train_one(k: int, p: dict) -> None:
+        announce(k, p)
         name = f'{p["method"]}/seed{p["seed"]}'
-        log(f'=== run {k}/{total}: {name} ({eta})')
         entry = dict(method=p['method'], seed=p['seed'],
                      work_dir=p['work_dir'])
         try:
@@ -329,16 +352,27 @@ def run(args, log=print) -> dict:
         except RuntimeError as e:
             log(f'[{name}] FAILED: {e}')
             entry['error'] = str(e).splitlines()[0][:200]
-            failed.append(name)
+            with lock:
+                failed.append(name)
         else:
             entry.update({k2: rec['metrics'][k2] for k2 in METRICS},
                          seconds=rec['seconds'], cached=rec['cached'])
-            if not rec['cached']:
-                trained.append(rec['seconds'])
-        result['runs'].append(entry)
-        result['methods'] = aggregate(result['runs'])
-        result['finished'] = k
-        write_results(args.out, result)
+        with lock:
+            if 'seconds' in entry and not entry['cached']:
+                trained.append(entry['seconds'])
+            entries[k - 2] = entry
+            # the table keeps the plan's order whatever order runs finish in
+            result['runs'] = [e for e in entries if e is not None]
+            result['methods'] = aggregate(result['runs'])
+            done_count[0] += 1
+            result['finished'] = done_count[0]
+            write_results(args.out, result)
+
+    # cached runs first (instant), then up to --jobs trainings at a time
+    order = sorted(enumerate(plan, start=2), key=lambda kp: not kp[1]['cached'])
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for future in [pool.submit(train_one, k, p) for k, p in order]:
+            future.result()
 
     # 3. the curves of the first seed's distillation runs
     seed = args.seeds[0]
@@ -384,7 +418,7 @@ def parse_args(argv=None):
                    'config exists)')
     p.add_argument('--seeds', nargs='+', type=int, help='default 0 1 2')
     p.add_argument('--epochs', type=int, help='student epochs (default 12)')
-    p.add_argument('--teacher-epochs', type=int, help='default 12')
+    p.add_argument('--teacher-epochs', type=int, help='default 20')
     p.add_argument('--teacher-seed', type=int, default=0)
     p.add_argument('--num-train', type=int, help='default 128')
     p.add_argument('--num-val', type=int, help='default 64')
@@ -396,6 +430,11 @@ def parse_args(argv=None):
                    help='CPU threads per training process (OMP_NUM_THREADS / '
                    'MKL_NUM_THREADS); default: inherited. On a small machine '
                    'shared with other jobs, 1 can be several times faster')
+    p.add_argument('--jobs', type=int, default=1,
+                   help='student runs trained at the same time (default 1); '
+                   'with more than 1, --threads defaults to 1: on 2 cores, '
+                   '--jobs 2 finishes the table ~15%% sooner than one run at '
+                   'a time on 2 threads')
     p.add_argument('--work-dir', help='default work_dirs/experiment')
     p.add_argument('--out', help='results directory (default docs/)')
     # for tests and experiments with the setting itself
@@ -414,6 +453,10 @@ def parse_args(argv=None):
     for key, value in base.items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
+    if args.jobs < 1:
+        p.error('--jobs must be >= 1')
+    if args.jobs > 1 and not args.threads:
+        args.threads = 1
     unknown = [m for m in args.methods if m not in METHODS]
     if unknown:
         p.error(f'unknown methods {unknown}; choose from {list(METHODS)}')
