@@ -299,6 +299,7 @@ def test_ablation_trains_on_table_data_and_evaluates_on_dev(tmp_path):
                       model.get('distill_loss', {}).get('loss_weight'))
     assert seen == {
         'none': (None, None, None),
+        'kd-t1': ('FixedTemperature', 1.0, 1.0),
         'kd-t4': ('FixedTemperature', 4.0, 1.0),
         'kd-t4-w0.25': ('FixedTemperature', 4.0, 0.25),
         'kd-t4-w0.0625': ('FixedTemperature', 4.0, 0.0625),

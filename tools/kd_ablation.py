@@ -6,7 +6,8 @@ anything on it would bias that table. This tool evaluates on a separate dev spli
 images and the table's cached teacher, and varies one thing at a time:
 
 * ``none``: the student alone (the reference);
-* ``kd-t4``: vanilla KD, T = 4, KD weight 1 (the table's setting);
+* ``kd-t1`` / ``kd-t4``: vanilla KD, T = 1 / 4, KD weight 1 (the table's
+  setting; at T = 1 the term is ~10x smaller than at T = 4);
 * ``kd-t4-w0.25`` / ``kd-t4-w0.0625``: the same with the KD term down-weighted
   (1/16 = 1/T² turns the T²-scaled term back into a plain KL at T = 4);
 * ``ctkd-global-w0.0625``: CTKD global with the KD weight 1/16.
@@ -42,6 +43,7 @@ FIXED_T4 = dict(type='FixedTemperature', value=4.0)
 # name -> (config, model overrides)
 VARIANTS = {
     'none': (xp.STUDENT_CONFIG, {}),
+    'kd-t1': (xp.KD_CONFIG, dict(temperature=dict(FIXED_T4, value=1.0))),
     'kd-t4': (xp.KD_CONFIG, dict(temperature=FIXED_T4)),
     'kd-t4-w0.25': (xp.KD_CONFIG, dict(temperature=FIXED_T4,
                                        distill_loss=dict(loss_weight=0.25))),
