@@ -452,7 +452,8 @@ def test_hook_pays_each_batch_one_iteration_later_and_updates_on_schedule():
     temp.train()
     runner = SimpleNamespace(model=SimpleNamespace(temperature=temp), epoch=0,
                              iter=0, message_hub=_Hub())
-    hook = RLTemperatureHook(warmup_iters=1, update_interval=3, reward_scale=2.0)
+    hook = RLTemperatureHook(warmup_iters=1, update_interval=3, reward_scale=2.0,
+                             reward_key='acc')
     hook.before_train(runner)
     paid, updates = [], []
     temp.add_batch = lambda b, r, f=temp.add_batch: (paid.append(r), f(b, r))
@@ -488,3 +489,44 @@ def test_hook_warmup_by_epoch():
     assert hook.acting_at(SimpleNamespace(epoch=2, iter=0))
     with pytest.raises(ValueError):
         RLTemperatureHook(update_interval=0)
+
+
+def test_foreground_accuracy_reward():
+    """reward_key='acc_fg': accuracy over the foreground RoIs only (background
+    column last), paid as its change between iterations; no fg RoIs, no reward."""
+    from types import SimpleNamespace
+
+    from ctkd_det.engine.hooks.rl_temperature_hook import (RLTemperatureHook,
+                                                           foreground_counts)
+    # 3 classes + background (index 3); rows 0-3 foreground, 4-5 background
+    labels = torch.tensor([0, 1, 2, 2, 3, 3])
+    scores = torch.full((6, 4), -5.0)
+    for row, cls in enumerate([0, 2, 2, 1, 3, 0]):  # fg: right, wrong, right, wrong
+        scores[row, cls] = 5.0
+    assert foreground_counts(scores, labels).tolist() == [2.0, 4.0]
+    assert foreground_counts(scores[4:], labels[4:]).tolist() == [0.0, 0.0]
+
+    with pytest.raises(ValueError, match='capture_roi_targets'):
+        RLTemperatureHook(reward_key='acc_fg', capture_roi_targets=False)
+    temp = _module()
+    temp.train()
+    runner = SimpleNamespace(model=SimpleNamespace(temperature=temp), epoch=0,
+                             iter=0, message_hub=_Hub())
+    hook = RLTemperatureHook(warmup_iters=0, update_interval=100,
+                             reward_key='acc_fg')
+    hook.before_train(runner)
+    paid = []
+    temp.add_batch = lambda b, r, f=temp.add_batch: (paid.append(r), f(b, r))
+    # per iteration: (correct, total) foreground RoIs as the capture would set
+    # them; the overall `acc` of the outputs must be ignored
+    counts = [(5, 10), (6, 10), None, (3, 4), (1, 4)]
+    for i, c in enumerate(counts):
+        runner.iter = i
+        hook.before_train_iter(runner, i)
+        temp(torch.randn(8, 5), torch.randn(8, 5))
+        if c is not None:
+            hook._fg_counts = torch.tensor(c, dtype=torch.float)
+        hook.after_train_iter(runner, i, outputs=dict(acc=torch.tensor(99.)))
+    # 50 -> 60: +10; iteration 2 has no foreground: batch 1 unpaid, batch 2
+    # unpaid (no previous metric); 75 -> 25: -50
+    assert paid == pytest.approx([10.0, -50.0])

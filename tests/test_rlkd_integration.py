@@ -120,6 +120,14 @@ def test_agent_acts_per_roi_within_bounds(rlkd_run):
     updates = [r['rl_updates'] for r in train if 'rl_updates' in r]
     assert updates and max(updates) == 4
     assert any('rl_policy_loss' in r for r in train)
+    # the configs' reward (foreground RoI accuracy, measured from the captured
+    # targets) is paid from the 2nd iteration on and moves
+    assert [h.reward_key for h in rlkd_run['runner'].hooks
+            if type(h).__name__ == 'RLTemperatureHook'] == ['acc_fg']
+    assert [h['reward_key'] for h in Config.fromfile(RLKD_CFG).custom_hooks
+            if h['type'] == 'RLTemperatureHook'] == ['acc_fg']
+    rewards = [r['rl_reward'] for r in train if 'rl_reward' in r]
+    assert len(rewards) == 7 and any(abs(x) > 0 for x in rewards), rewards
 
 
 def test_ppo_updates_changed_the_agent(rlkd_run):

@@ -44,5 +44,5 @@ model = dict(
 # the only custom hook.)
 custom_hooks = [
     dict(type='RLTemperatureHook', warmup_epochs=1, update_interval=8,
-         reward_key='acc', reward_scale=1.0)
+         reward_key='acc_fg', reward_scale=1.0)
 ]

@@ -42,6 +42,6 @@ custom_hooks = [
         type='RLTemperatureHook',
         warmup_epochs=1,
         update_interval=50,
-        reward_key='acc',
+        reward_key='acc_fg',
         reward_scale=1.0)
 ]
