@@ -35,7 +35,8 @@ def _experiment_cmd(root):
     return [
         sys.executable, osp.join(TOOLS, 'experiment.py'),
         '--methods', *METHODS, '--seeds', '0', '--epochs', '1',
-        '--teacher-epochs', '1', '--num-train', '6', '--num-val', '2',
+        '--teacher-epochs', '1', '--pretrain-epochs', '1',
+        '--num-train', '6', '--num-val', '2',
         '--size', '64', '--batch-size', '2', '--threads', '1', '--jobs', '2',
         '--work-dir', str(root / 'work'), '--out', str(root / 'out'),
         '--data-root', str(root / 'data'),
@@ -113,6 +114,36 @@ def test_runs_follow_the_settings(experiment):
     assert cfg.experiment.teacher_digest
 
 
+def test_students_start_from_the_pretrained_backbone(experiment):
+    """Every student (distilled or not) initialises its backbone, and only its
+    backbone, from the pretraining run, trained on a separate generated set."""
+    import torch
+    from mmengine.config import Config
+    res = experiment['result']
+    pre = res['pretrain']
+    assert res['settings']['pretrain_epochs'] == 1
+    assert osp.isfile(pre['checkpoint'])
+    data = str(experiment['root'] / 'data')
+    assert pre['data_root'] == data + '_pretrain'
+    with open(osp.join(pre['data_root'], 'meta.json')) as f:
+        assert json.load(f)['seed'] == 2
+    pre_cfg = Config.fromfile(osp.join(pre['work_dir'], 'config.py'))
+    assert pre_cfg.train_dataloader.dataset.data_root.rstrip('/') == \
+        pre['data_root']
+    for r in res['runs']:
+        cfg = Config.fromfile(osp.join(r['work_dir'], 'config.py'))
+        assert cfg.model.backbone.init_cfg == dict(
+            type='Pretrained', checkpoint=pre['checkpoint'], prefix='backbone.')
+        assert cfg.model.neck.get('init_cfg') is None or \
+            cfg.model.neck.init_cfg.get('type') != 'Pretrained'
+        assert cfg.experiment.backbone_digest
+    # mmengine's PretrainedInit really loaded it (logged at init)
+    for r in res['runs']:
+        with open(osp.join(r['work_dir'], 'train.log')) as f:
+            log = f.read()
+        assert f'load backbone. in model from: {pre["checkpoint"]}' in log
+
+
 def test_results_md_has_tables(experiment):
     md = (experiment['root'] / 'out' / 'results.md').read_text()
     assert '| method | runs | mAP | mAP50 | mAP75 | wall time (min) |' in md
@@ -140,7 +171,7 @@ def test_rerun_is_cached(experiment):
                           text=True, cwd=REPO, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert '0 to train' in proc.stdout
-    assert 'training (' not in proc.stdout
+    assert '] training (' not in proc.stdout
     with open(root / 'out' / 'results.json') as f:
         res = json.load(f)
     assert all(r['cached'] for r in res['runs']) and res['teacher']['cached']
@@ -301,6 +332,7 @@ def test_ablation_trains_on_table_data_and_evaluates_on_dev(tmp_path):
         'none': (None, None, None),
         'kd-t1': ('FixedTemperature', 1.0, 1.0),
         'kd-t4': ('FixedTemperature', 4.0, 1.0),
+        'kd-t4-w0': ('FixedTemperature', 4.0, 0.0),
         'kd-t4-w0.25': ('FixedTemperature', 4.0, 0.25),
         'kd-t4-w0.0625': ('FixedTemperature', 4.0, 0.0625),
         'ctkd-global-w0.0625': ('GlobalTemperature', None, 0.0625)}

@@ -173,3 +173,36 @@ def test_teacher_config_from_mmdet_package_path():
     from ctkd_det.models.detectors.kd_two_stage import load_teacher_config
     cfg = load_teacher_config('mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py')
     assert cfg.type == 'FasterRCNN' and cfg.backbone.depth == 101
+
+
+def test_kd_with_zero_weight_trains_exactly_like_the_plain_student():
+    """Distillation must change training only through its loss: with the KD
+    weight 0 the student's losses and weights follow the plain FasterRCNN's
+    step for step (same init, same RoI sampling; the teacher's forward consumes
+    no random numbers and touches no student state)."""
+    plain_cfg = tiny_faster_rcnn()
+    torch.manual_seed(0)
+    plain = MODELS.build(plain_cfg)
+    plain.init_weights()
+    kd = _build(temperature=dict(type='FixedTemperature', value=4.0),
+                distill_loss=dict(type='KDLoss', loss_weight=0.0))
+    kd.load_state_dict(plain.state_dict(), strict=True)  # FixedT: no params
+    runs = {}
+    for name, model in (('plain', plain), ('kd', kd)):
+        model.train()
+        opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
+        trace = []
+        for step in range(3):
+            torch.manual_seed(100 + step)
+            losses = model.loss(*fake_batch(seed=step))
+            total = sum(sum(v) if isinstance(v, list) else v
+                        for k, v in losses.items() if 'loss' in k)
+            opt.zero_grad()
+            total.backward()
+            opt.step()
+            trace.append(float(losses['loss_cls']))
+        runs[name] = (trace, {k: v.clone() for k, v in
+                              model.state_dict().items()})
+    assert runs['kd'][0] == pytest.approx(runs['plain'][0], rel=1e-6, abs=1e-7)
+    for k, v in runs['plain'][1].items():
+        torch.testing.assert_close(runs['kd'][1][k], v, rtol=1e-5, atol=1e-6)

@@ -10,7 +10,9 @@ images and the table's cached teacher, and varies one thing at a time:
   setting; at T = 1 the term is ~10x smaller than at T = 4);
 * ``kd-t4-w0.25`` / ``kd-t4-w0.0625``: the same with the KD term down-weighted
   (1/16 = 1/T² turns the T²-scaled term back into a plain KL at T = 4);
-* ``ctkd-global-w0.0625``: CTKD global with the KD weight 1/16.
+* ``ctkd-global-w0.0625``: CTKD global with the KD weight 1/16;
+* ``kd-t4-w0``: the KD detector with the KD weight 0: the teacher runs, its
+  term is multiplied by 0; a control that must train like ``none``.
 
 Hypothesis under test: the T²-scaled KD term (≈ 17–29 at the start, ≈ 3 after 12
 epochs, against ≈ 0.3 for the student's own classification loss) dominates the
@@ -19,8 +21,11 @@ gradient of the shared trunk, so RPN and box regression learn more slowly in a
 is the knob; if not, it is something else.
 
     python tools/kd_ablation.py --jobs 2          # after tools/experiment.py's teacher
+    python tools/kd_ablation.py --jobs 2 --pretrain-epochs 12 --seeds 0 1
 
-Writes ``docs/ablation.{json,md}``; every run is cached like the table's.
+Writes ``docs/ablation_<scratch|pretrained>.{json,md}``; every run is cached
+like the table's. ``--pretrain-epochs N`` starts the students' backbones from
+tools/experiment.py's pretraining run (trained here if it is not there yet).
 """
 import argparse
 import hashlib
@@ -45,6 +50,8 @@ VARIANTS = {
     'none': (xp.STUDENT_CONFIG, {}),
     'kd-t1': (xp.KD_CONFIG, dict(temperature=dict(FIXED_T4, value=1.0))),
     'kd-t4': (xp.KD_CONFIG, dict(temperature=FIXED_T4)),
+    'kd-t4-w0': (xp.KD_CONFIG, dict(temperature=FIXED_T4,
+                                    distill_loss=dict(loss_weight=0.0))),
     'kd-t4-w0.25': (xp.KD_CONFIG, dict(temperature=FIXED_T4,
                                        distill_loss=dict(loss_weight=0.25))),
     'kd-t4-w0.0625': (xp.KD_CONFIG, dict(temperature=FIXED_T4,
@@ -62,13 +69,14 @@ def _file_digest(path: str) -> str:
     return h.hexdigest()[:12]
 
 
-def make_config(name: str, seed: int, args):
+def make_config(name: str, seed: int, args, backbone: dict = None):
     """The table's config for this variant, evaluated on the dev split."""
     from ctkd_det.apis import set_data_root
     path, model = VARIANTS[name]
     teacher = dict(checkpoint=args.teacher_ckpt,
                    digest=_file_digest(args.teacher_ckpt))
-    cfg = xp.make_config(path, args, args.epochs, seed, None, teacher)
+    cfg = xp.make_config(path, args, args.epochs, seed, None, teacher,
+                         backbone)
     if cfg.model.get('type') == 'KDTwoStageDetector':
         cfg.merge_from_dict({f'model.{k}': v for k, v in model.items()})
     # train on the table's training images, evaluate on the dev split
@@ -90,16 +98,25 @@ def main(argv=None):
     p.add_argument('--dev-root', default='data/shapes_dev')
     p.add_argument('--jobs', type=int, default=1)
     p.add_argument('--threads', type=int, default=1)
-    p.add_argument('--work-dir', default='work_dirs/ablation')
+    p.add_argument('--pretrain-epochs', type=int, default=0,
+                   help='students\' backbone from tools/experiment.py\'s '
+                   'pretraining run of this many epochs (0: from scratch)')
+    p.add_argument('--experiment-work-dir', default='work_dirs/experiment',
+                   help='where tools/experiment.py keeps (or will find) the '
+                   'pretraining run')
+    p.add_argument('--work-dir', help='default work_dirs/ablation_<init>')
     p.add_argument('--out', default='docs')
     args = p.parse_args(argv)
-    for key in ('teacher_ckpt', 'data_root', 'dev_root', 'work_dir', 'out'):
+    init = 'pretrained' if args.pretrain_epochs else 'scratch'
+    args.work_dir = args.work_dir or f'work_dirs/ablation_{init}'
+    for key in ('teacher_ckpt', 'data_root', 'dev_root', 'work_dir', 'out',
+                'experiment_work_dir'):
         path = getattr(args, key)
         setattr(args, key, path if osp.isabs(path) else osp.join(REPO, path))
     if not osp.isfile(args.teacher_ckpt):
         raise SystemExit(f'teacher checkpoint {args.teacher_ckpt} not found: '
                          'run tools/experiment.py first (it trains it)')
-    args.size, args.batch_size, args.num_train = 160, 0, 128
+    args.size, args.batch_size, args.num_train, args.num_val = 160, 0, 128, 64
     args.cfg_options = None
     for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
         os.environ[var] = str(args.threads)
@@ -111,13 +128,22 @@ def main(argv=None):
     make_shapes(args.data_root, 128, 64, 160, seed=0)
     make_shapes(args.dev_root, 8, 64, 160, seed=1)  # only its val split is used
 
+    backbone = None
+    if args.pretrain_epochs:
+        import argparse as _ap
+        pre_args = _ap.Namespace(**dict(vars(args),
+                                        work_dir=args.experiment_work_dir,
+                                        teacher_seed=0))
+        backbone = xp.pretrain_backbone(pre_args,
+                                        log=lambda m: print(m, flush=True))
+
     plan = [(v, s) for s in args.seeds for v in args.variants]
     runs, lock = {}, threading.Lock()
 
     def one(k, v, s):
         name = f'{v}/seed{s}'
         print(f'=== ablation run {k}/{len(plan)}: {name}', flush=True)
-        rec = train_cached(make_config(v, s, args),
+        rec = train_cached(make_config(v, s, args, backbone),
                            osp.join(args.work_dir, v, f'seed{s}'), name=name,
                            log=lambda m: print(m, flush=True))
         with lock:
@@ -135,17 +161,18 @@ def main(argv=None):
     result = dict(command='python tools/kd_ablation.py ' + ' '.join(
         argv if argv is not None else sys.argv[1:]),
         split='dev (generator seed 1, 64 images); training: the table\'s 128',
+        init=init, pretrain_epochs=args.pretrain_epochs,
         teacher_ckpt=osp.relpath(args.teacher_ckpt, REPO),
         epochs=args.epochs, seeds=args.seeds, runs=rows, mean=summary)
     os.makedirs(args.out, exist_ok=True)
-    with open(osp.join(args.out, 'ablation.json'), 'w') as f:
+    with open(osp.join(args.out, f'ablation_{init}.json'), 'w') as f:
         json.dump(result, f, indent=1)
-    lines = ['# KD ablation on the dev split', '',
+    lines = [f'# KD ablation on the dev split (student backbone: {init})', '',
              f'`{result["command"]}`; {result["split"]}; seeds {args.seeds}.',
              '', '| variant | bbox mAP | mAP50 | mAP75 |', '|---|---|---|---|']
     lines += [f'| {v} | {s["bbox_mAP"]:.3f} | {s["bbox_mAP_50"]:.3f} | '
               f'{s["bbox_mAP_75"]:.3f} |' for v, s in summary.items()]
-    with open(osp.join(args.out, 'ablation.md'), 'w') as f:
+    with open(osp.join(args.out, f'ablation_{init}.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines))
 
