@@ -35,10 +35,10 @@ demo: install
 	$(PY) tools/demo.py
 
 experiment: install
-	$(PY) tools/experiment.py
+	$(PY) tools/experiment.py --jobs 2
 
 benchmark: install
 	$(PY) tools/benchmark.py
 
 clean:
-	rm -rf work_dirs data/shapes
+	rm -rf work_dirs data/shapes data/shapes_pretrain data/shapes_dev

@@ -1,15 +1,19 @@
 """The shapes results table: no KD vs KD (T = 1, 2, 4) vs CTKD (global, instance).
 
-On the generated shapes set (tools/make_shapes.py), trains one R50-FPN teacher,
-then the R18-FPN student under every method over several seeds, one run at a time,
-each as a ``tools/train.py`` process through ``ctkd_det.apis.train_cached`` (a run
-whose config -- seed and teacher included -- is unchanged and finished is not trained
-again, so an interrupted table resumes where it stopped), and writes
-``results.json`` and ``results.md`` into ``--out`` (after every run, so a partial
-table is readable while it runs) plus ``curves_seed<S>.png``: temperature, λ and
-loss_kd of the distillation runs of the first seed (tools/plot_curves.py).
+On the generated shapes set (tools/make_shapes.py), trains one R50-FPN teacher
+and one backbone pretraining run (the R18-FPN student alone on a *separate*
+generated set: detection students start from ImageNet backbones, and from scratch
+two seeds of the same 12-epoch student scored 0.08 and 0.15 mAP on the dev split),
+then the R18-FPN student under every method over several seeds, ``--jobs`` runs
+at a time, each as a ``tools/train.py`` process through
+``ctkd_det.apis.train_cached`` (a run whose config -- seed, teacher and backbone
+included -- is unchanged and finished is not trained again, so an interrupted table
+resumes where it stopped), and writes ``results.json`` and ``results.md`` into
+``--out`` (after every run, so a partial table is readable while it runs) plus
+``curves_seed<S>.png``: temperature, λ and loss_kd of the distillation runs of the
+first seed (tools/plot_curves.py).
 
-    python tools/experiment.py                        # full table, ~hours on 2 cores
+    python tools/experiment.py --jobs 2               # full table, ~1 h on 2 cores
     python tools/experiment.py --quick                # < 15 min on 2 cores
     python tools/experiment.py --methods none ctkd-global --seeds 0 1 2 --epochs 6
 
@@ -17,16 +21,17 @@ Methods: none (student alone), kd-t1 / kd-t2 / kd-t4 (vanilla KD, fixed T),
 ctkd-global, ctkd-instance, and rlkd when
 configs/shapes/faster-rcnn_r50-to-r18_fpn_rlkd_cpu_shapes.py exists.
 
-Full setting (defaults): 128 train / 64 val images of 160 px, teacher and students
-12 epochs (192 iterations at batch 8), seeds 0 1 2, all methods: 1 + 3 x 7 runs,
-about 3 h with ``--threads 1`` on a 2-core machine (measured step times: student
-1.1 s, KD / CTKD 2.0 s, tools/benchmark.py). ``--quick``: 64 train / 32 val images
-of 160 px, teacher 8 epochs, students 6 epochs (48 iterations), seed 0, methods
-none, kd-t4, ctkd-global, ctkd-instance, one thread per run: about 11 min on 2
-cores (estimated from the same step times plus ~30 s start-up and validation per
-run); its own work dir (work_dirs/experiment_quick) and output dir (docs/quick),
-so that it never overwrites the full table. Explicit options override the quick
-values. Quick numbers are a smoke test of the pipeline, not a result.
+Full setting (defaults): 128 train / 64 val images of 160 px, teacher 20 epochs,
+backbone pretraining 12 epochs (128 images, generator seed 2), students 12 epochs
+(192 iterations at batch 8), seeds 0 1 2, all methods: 2 + 3 x 7 runs. With
+``--jobs 2`` (one thread per run) on a 2-core machine a KD run takes ~5 min
+(1.4 s/step), a plain student ~3 min, the teacher ~9 min on both cores.
+``--quick``: 64 train / 32 val images of 160 px, teacher 8 epochs, pretraining
+and students 6 epochs (48 iterations), seed 0, methods none, kd-t4, ctkd-global,
+ctkd-instance, one thread per run; its own work dir (work_dirs/experiment_quick)
+and output dir (docs/quick), so that it never overwrites the full table. Explicit
+options override the quick values. Quick numbers are a smoke test of the
+pipeline, not a result.
 
 Threads: on a small machine shared with other jobs, torch's default (one thread
 per core) can make every step several times slower than ``--threads 1``

@@ -140,10 +140,13 @@ def main(argv=None):
     plan = [(v, s) for s in args.seeds for v in args.variants]
     runs, lock = {}, threading.Lock()
 
+    # configs in this thread: mmengine's Config.fromfile is not thread-safe
+    cfgs = {(v, s): make_config(v, s, args, backbone) for v, s in plan}
+
     def one(k, v, s):
         name = f'{v}/seed{s}'
         print(f'=== ablation run {k}/{len(plan)}: {name}', flush=True)
-        rec = train_cached(make_config(v, s, args, backbone),
+        rec = train_cached(cfgs[(v, s)],
                            osp.join(args.work_dir, v, f'seed{s}'), name=name,
                            log=lambda m: print(m, flush=True))
         with lock:
