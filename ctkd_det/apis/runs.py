@@ -12,6 +12,7 @@ import os.path as osp
 import re
 import subprocess
 import sys
+import threading
 import time
 from typing import Dict, List
 
@@ -61,8 +62,15 @@ def set_img_size(cfg: Config, size: int) -> Config:
     return cfg
 
 
+# mmengine's Config text/dump (yapf formatting, temp files) is not thread-safe;
+# tools/experiment.py --jobs calls train_cached from several threads
+_CONFIG_LOCK = threading.RLock()
+
+
 def config_digest(cfg: Config) -> str:
-    return hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:12]
+    with _CONFIG_LOCK:
+        text = cfg.pretty_text
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def read_scalars(work_dir: str) -> List[dict]:
@@ -115,7 +123,8 @@ def train_cached(cfg: Config, work_dir: str, name: str = '',
             log(f'[{name}] cached: {record["metrics"]}')
             return dict(record, cached=True)
     cfg_path = osp.join(work_dir, 'config.py')
-    cfg.dump(cfg_path)
+    with _CONFIG_LOCK:
+        cfg.dump(cfg_path)
     cmd = [sys.executable, TRAIN, cfg_path, '--work-dir', work_dir]
     log(f'[{name}] training ({cfg.train_cfg.max_epochs} epochs): log in '
         f'{osp.join(work_dir, "train.log")}')
