@@ -93,6 +93,9 @@ def main(argv=None):
     p.add_argument('--variants', nargs='+', default=list(VARIANTS),
                    choices=list(VARIANTS))
     p.add_argument('--seeds', nargs='+', type=int, default=[0])
+    p.add_argument('--runs', nargs='+', metavar='VARIANT/SEED',
+                   help='exactly these runs (e.g. none/0 none/1 kd-t4/0) '
+                   'instead of every variant x seed')
     p.add_argument('--epochs', type=int, default=12)
     p.add_argument('--data-root', default='data/shapes')
     p.add_argument('--dev-root', default='data/shapes_dev')
@@ -116,6 +119,18 @@ def main(argv=None):
     if not osp.isfile(args.teacher_ckpt):
         raise SystemExit(f'teacher checkpoint {args.teacher_ckpt} not found: '
                          'run tools/experiment.py first (it trains it)')
+    if args.runs:
+        plan = []
+        for item in args.runs:
+            v, _, seed = item.partition('/')
+            if v not in VARIANTS or not seed.isdigit():
+                p.error(f'--runs: {item!r} is not VARIANT/SEED with VARIANT in '
+                        f'{list(VARIANTS)}')
+            plan.append((v, int(seed)))
+        args.variants = list(dict.fromkeys(v for v, _ in plan))
+        args.seeds = sorted({s for _, s in plan})
+    else:
+        plan = [(v, s) for s in args.seeds for v in args.variants]
     args.size, args.batch_size, args.num_train, args.num_val = 160, 0, 128, 64
     args.cfg_options = None
     for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
@@ -137,7 +152,6 @@ def main(argv=None):
         backbone = xp.pretrain_backbone(pre_args,
                                         log=lambda m: print(m, flush=True))
 
-    plan = [(v, s) for s in args.seeds for v in args.variants]
     runs, lock = {}, threading.Lock()
 
     # configs in this thread: mmengine's Config.fromfile is not thread-safe
@@ -159,8 +173,11 @@ def main(argv=None):
             f.result()
 
     rows = [runs[k] for k in plan]
-    summary = {v: {m: statistics.fmean(r[m] for r in rows if r['variant'] == v)
-                   for m in xp.METRICS} for v in args.variants}
+    summary = {v: dict({m: statistics.fmean(r[m] for r in rows
+                                            if r['variant'] == v)
+                        for m in xp.METRICS},
+                       seeds=[r['seed'] for r in rows if r['variant'] == v])
+               for v in args.variants}
     result = dict(command='python tools/kd_ablation.py ' + ' '.join(
         argv if argv is not None else sys.argv[1:]),
         split='dev (generator seed 1, 64 images); training: the table\'s 128',
@@ -171,10 +188,10 @@ def main(argv=None):
     with open(osp.join(args.out, f'ablation_{init}.json'), 'w') as f:
         json.dump(result, f, indent=1)
     lines = [f'# KD ablation on the dev split (student backbone: {init})', '',
-             f'`{result["command"]}`; {result["split"]}; seeds {args.seeds}.',
-             '', '| variant | bbox mAP | mAP50 | mAP75 |', '|---|---|---|---|']
-    lines += [f'| {v} | {s["bbox_mAP"]:.3f} | {s["bbox_mAP_50"]:.3f} | '
-              f'{s["bbox_mAP_75"]:.3f} |' for v, s in summary.items()]
+             f'`{result["command"]}`; {result["split"]}.',
+             '', '| run | bbox mAP | mAP50 | mAP75 |', '|---|---|---|---|']
+    lines += [f'| {r["variant"]} / seed {r["seed"]} | {r["bbox_mAP"]:.3f} | '
+              f'{r["bbox_mAP_50"]:.3f} | {r["bbox_mAP_75"]:.3f} |' for r in rows]
     with open(osp.join(args.out, f'ablation_{init}.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines))
