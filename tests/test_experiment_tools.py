@@ -335,4 +335,9 @@ def test_ablation_trains_on_table_data_and_evaluates_on_dev(tmp_path):
         'kd-t4-w0': ('FixedTemperature', 4.0, 0.0),
         'kd-t4-w0.25': ('FixedTemperature', 4.0, 0.25),
         'kd-t4-w0.0625': ('FixedTemperature', 4.0, 0.0625),
+        'ctkd-global': ('GlobalTemperature', None, 1.0),
+        'ctkd-global-tmax4': ('GlobalTemperature', None, 1.0),
         'ctkd-global-w0.0625': ('GlobalTemperature', None, 0.0625)}
+    tmax = {name: ablation.make_config(name, 0, args).model.temperature.t_max
+            for name in ('ctkd-global', 'ctkd-global-tmax4')}
+    assert tmax == {'ctkd-global': 21.0, 'ctkd-global-tmax4': 4.0}

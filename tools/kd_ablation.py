@@ -10,6 +10,9 @@ images and the table's cached teacher, and varies one thing at a time:
   setting; at T = 1 the term is ~10x smaller than at T = 4);
 * ``kd-t4-w0.25`` / ``kd-t4-w0.0625``: the same with the KD term down-weighted
   (1/16 = 1/T² turns the T²-scaled term back into a plain KL at T = 4);
+* ``ctkd-global`` / ``ctkd-global-tmax4``: CTKD global as in the table, and with
+  its temperature bounded to [1, 4] instead of [1, 21] (θ₀ = 1 then starts it
+  at T = 3.2 instead of 15.6);
 * ``ctkd-global-w0.0625``: CTKD global with the KD weight 1/16;
 * ``kd-t4-w0``: the KD detector with the KD weight 0: the teacher runs, its
   term is multiplied by 0; a control that must train like ``none``.
@@ -56,6 +59,8 @@ VARIANTS = {
                                        distill_loss=dict(loss_weight=0.25))),
     'kd-t4-w0.0625': (xp.KD_CONFIG, dict(temperature=FIXED_T4,
                                          distill_loss=dict(loss_weight=0.0625))),
+    'ctkd-global': (CTKD_GLOBAL, {}),
+    'ctkd-global-tmax4': (CTKD_GLOBAL, dict(temperature=dict(t_max=4.0))),
     'ctkd-global-w0.0625': (CTKD_GLOBAL,
                             dict(distill_loss=dict(loss_weight=0.0625))),
 }
