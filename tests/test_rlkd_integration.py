@@ -4,31 +4,26 @@ RoI, PPO updates change the agent, the agent stays out of the detector's
 optimizer/state_dict, its state goes into checkpoints and a resume restores it."""
 import copy
 import os.path as osp
-import runpy
-import uuid
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
-from mmengine.runner import Runner, save_checkpoint
+from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
 import ctkd_det  # noqa: F401
 import ctkd_det.engine.hooks.rl_temperature_hook  # noqa: F401  (registers)
 import ctkd_det.models.temperature.rl_temperature  # noqa: F401  (registers)
-from ctkd_det.apis import read_scalars, set_data_root
-from mmdet.registry import HOOKS, MODELS
+from ctkd_det.apis import read_scalars
+from mmdet.registry import HOOKS
 
-from _tiny import tiny_faster_rcnn
+from _kd_runs import (make_tiny_shapes, one_torch_thread, save_tiny_teacher,
+                      tiny_ctkd_cfg)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RLKD_CFG = osp.join(REPO, 'configs', 'shapes',
                     'faster-rcnn_r50-to-r18_fpn_rlkd_cpu_shapes.py')
-NUM_CLASSES = 4
-STUDENT_KEYS = ('data_preprocessor', 'backbone', 'neck', 'rpn_head', 'roi_head',
-                'train_cfg', 'test_cfg')
-make_shapes = runpy.run_path(osp.join(REPO, 'tools', 'make_shapes.py'))['make_shapes']
 
 
 @HOOKS.register_module(force=True)
@@ -50,58 +45,37 @@ class AgentProbeHook(Hook):
 
 
 def _cfg(data_root, work_dir, teacher_ckpt, epochs=2):
-    cfg = Config.fromfile(RLKD_CFG)
-    set_data_root(cfg, data_root)
-    cfg.work_dir = str(work_dir)
-    tiny = tiny_faster_rcnn(num_classes=NUM_CLASSES)
-    for key in STUDENT_KEYS:
-        cfg.model[key] = tiny[key]
-    cfg.model.teacher_config = tiny_faster_rcnn(num_classes=NUM_CLASSES)
-    cfg.model.teacher_ckpt = teacher_ckpt
+    """``tiny_ctkd_cfg`` on the shapes RLKD config: tiny models and data, one
+    checkpoint per epoch, logs every iteration, unique visualizer names."""
+    cfg = tiny_ctkd_cfg(data_root, work_dir, teacher_ckpt, epochs=epochs,
+                        config=RLKD_CFG)
     # 8 images, batch 2: 4 iterations per epoch; no validation (not under test)
-    cfg.train_dataloader.batch_size = 2
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs,
                          val_interval=epochs + 1)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
-    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
-    cfg.optim_wrapper.optimizer.lr = 0.005
-    cfg.optim_wrapper.clip_grad = dict(max_norm=10, norm_type=2)
     # warm-up 0, an update every 2 iterations, a step size that moves the agent
     cfg.model.temperature.ppo.optimizer.lr = 3e-3
     cfg.custom_hooks = [
         dict(type='RLTemperatureHook', warmup_epochs=0, update_interval=2),
         dict(type='AgentProbeHook'),
     ]
-    cfg.default_hooks.logger.interval = 1
-    cfg.default_hooks.checkpoint.interval = 1
-    cfg.default_hooks.checkpoint.max_keep_ckpts = -1
-    cfg.log_processor.window_size = 1
     cfg.randomness = dict(seed=0)
-    tag = f'{osp.basename(osp.normpath(str(work_dir)))}_{uuid.uuid4().hex[:8]}'
-    cfg.visualizer.name = f'vis_{tag}'
-    cfg.experiment_name = f'exp_{tag}'
     return cfg
 
 
 @pytest.fixture(scope='module')
 def rlkd_run(tmp_path_factory):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: fastest, and fair to a shared machine
-    root = str(tmp_path_factory.mktemp('shapes'))
-    make_shapes(root, num_train=8, num_val=4, size=96, seed=0)
-    torch.manual_seed(123)
-    teacher = MODELS.build(tiny_faster_rcnn(num_classes=NUM_CLASSES))
-    teacher.init_weights()
-    teacher_ckpt = str(tmp_path_factory.mktemp('teacher') / 'teacher.pth')
-    save_checkpoint(teacher.state_dict(), teacher_ckpt)
-    work = str(tmp_path_factory.mktemp('rlkd'))
-    runner = Runner.from_cfg(_cfg(root, work, teacher_ckpt))
-    initial = copy.deepcopy(runner.model.temperature.checkpoint_state())
-    runner.train()
-    yield dict(root=root, teacher=teacher_ckpt, work=work, runner=runner,
-               initial=initial, probe=dict(AgentProbeHook.seen))
-    torch.set_num_threads(threads)
+    with one_torch_thread():  # tiny models: fastest, and fair to a shared machine
+        root = make_tiny_shapes(tmp_path_factory.mktemp('shapes'))
+        teacher_ckpt = save_tiny_teacher(
+            tmp_path_factory.mktemp('teacher') / 'teacher.pth')
+        work = str(tmp_path_factory.mktemp('rlkd'))
+        runner = Runner.from_cfg(_cfg(root, work, teacher_ckpt))
+        initial = copy.deepcopy(runner.model.temperature.checkpoint_state())
+        runner.train()
+        yield dict(root=root, teacher=teacher_ckpt, work=work, runner=runner,
+                   initial=initial, probe=dict(AgentProbeHook.seen))
 
 
 def _nets_equal(a, b):
