@@ -401,7 +401,6 @@ def run(args, log=print) -> dict:
 
     trained, failed = [], []
     entries = [None] * len(plan)
-    done_count = [1]
     lock = threading.Lock()
 
     def announce(k: int, p: dict) -> None:
@@ -437,8 +436,7 @@ def run(args, log=print) -> dict:
             # the table keeps the plan's order whatever order runs finish in
             result['runs'] = [e for e in entries if e is not None]
             result['methods'] = aggregate(result['runs'])
-            done_count[0] += 1
-            result['finished'] = done_count[0]
+            result['finished'] = 1 + len(result['runs'])
             write_results(args.out, result)
 
     # cached runs first (instant), then up to --jobs trainings at a time

@@ -31,6 +31,7 @@ like the table's. ``--pretrain-epochs N`` starts the students' backbones from
 tools/experiment.py's pretraining run (trained here if it is not there yet).
 """
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -66,7 +67,9 @@ VARIANTS = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def _file_digest(path: str) -> str:
+    """Hash of a checkpoint file; read once per process, not once per run."""
     h = hashlib.sha1()
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''):

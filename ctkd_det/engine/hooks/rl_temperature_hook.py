@@ -196,9 +196,10 @@ class RLTemperatureHook(Hook):
                     if 'sampling_results' in kwargs else args[3]
                 labels = out['bbox_targets'][0]
                 temp.set_roi_targets(labels, _roi_ious(sampling_results))
-                cls_score = kwargs['cls_score'] if 'cls_score' in kwargs \
-                    else args[0]
-                self._fg_counts = foreground_counts(cls_score, labels)
+                if self.reward_key == FG_ACC:
+                    cls_score = kwargs['cls_score'] if 'cls_score' in kwargs \
+                        else args[0]
+                    self._fg_counts = foreground_counts(cls_score, labels)
             except Exception as e:  # noqa: BLE001 - exploration falls back
                 temp.set_roi_targets(None)
                 MMLogger.get_current_instance().warning(
