@@ -6,6 +6,7 @@ import contextlib
 import os
 import os.path as osp
 import runpy
+import signal
 import uuid
 
 import torch
@@ -158,6 +159,24 @@ class ResumeProbeHook(Hook):
         if 'lambda' not in self.start:
             model = RankStateDumpHook._model(runner)
             self.start['lambda'] = model.temperature.lambda_
+
+
+@HOOKS.register_module(force=True)
+class KillAfterEpochHook(Hook):
+    """Test probe: the process SIGKILLs itself right after ``epoch``'s checkpoint
+    has been written (``CheckpointHook`` runs first: priority VERY_LOW), when
+    the environment says ``CTKD_TEST_KILL=1``: a crash, nothing cleaned up."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, epoch: int):
+        self.epoch = epoch
+
+    def after_train_epoch(self, runner):
+        # mmengine counts runner.epoch up after this hook
+        if runner.epoch + 1 == self.epoch and \
+                os.environ.get('CTKD_TEST_KILL') == '1':
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def find_hook(runner, cls):

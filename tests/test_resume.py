@@ -12,7 +12,12 @@ epoch/iteration; λ follows from ``runner.iter``; the RNG states (RoI sampling,
 augmentation) are restored by ctkd_det's RngStateHook (mmengine does not save them:
 without the hook the resumed losses differ, see the last test).
 """
+import os
+import os.path as osp
 import random
+import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -22,13 +27,13 @@ import torch
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from ctkd_det.apis import read_scalars
+from ctkd_det.apis import last_checkpoint, read_scalars
 from ctkd_det.engine import (RngStateHook, capture_rng_state, cosine_lambda,
                              restore_rng_state)
 
-from _kd_runs import (ResumeProbeHook, find_hook, make_tiny_shapes,
-                      one_torch_thread, save_tiny_teacher, tiny_ctkd_cfg,
-                      train_losses)
+from _kd_runs import (REPO, ResumeProbeHook, find_hook, make_tiny_shapes,
+                      one_thread_env, one_torch_thread, save_tiny_teacher,
+                      tiny_ctkd_cfg, train_losses)
 
 LOOPS = 8  # λ ramps over the 8 iterations of the 2 epochs
 KEYS = ('loss', 'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox',
@@ -176,6 +181,51 @@ def test_without_rng_state_hook_the_resumed_run_diverges(runs, setup):
     assert sorted(c) == [5, 6, 7, 8]
     assert c[5]['lambda'] == a[5]['lambda']  # λ, weights: resumed; RNG: not
     assert any(c[it]['loss'] != a[it]['loss'] for it in c)
+
+
+def test_killed_tools_train_resumes_to_the_uninterrupted_run(runs, setup):
+    """Through the command line: ``tools/train.py`` is SIGKILLed right after the
+    epoch-1 checkpoint (a crash: no clean-up), ``tools/train.py --resume``
+    continues in a new process, and its losses, λ, θ and validation equal
+    those of the uninterrupted in-process run A."""
+    work = setup['tmp'] / 'killed'
+    cfg = _cfg(setup, 'killed', epochs=2)
+    cfg.custom_imports = dict(imports=['ctkd_det', '_kd_runs'],
+                              allow_failed_imports=False)
+    cfg.custom_hooks = [h for h in cfg.custom_hooks
+                        if h['type'] != 'ResumeProbeHook'] + \
+        [dict(type='KillAfterEpochHook', epoch=1)]
+    cfg_path = str(setup['tmp'] / 'killed.py')
+    cfg.dump(cfg_path)
+    tests_dir = osp.dirname(osp.abspath(__file__))
+    env = one_thread_env(PYTHONPATH=os.pathsep.join(
+        [tests_dir] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
+    train = [sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg_path,
+             '--work-dir', str(work)]
+
+    killed = subprocess.run(train, capture_output=True, text=True, cwd=REPO,
+                            env=dict(env, CTKD_TEST_KILL='1'), timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert last_checkpoint(str(work)).endswith('epoch_1.pth')
+    assert not osp.exists(work / 'epoch_2.pth')
+    first = _by_iter(read_scalars(str(work)))
+    assert sorted(first) == [1, 2, 3, 4]
+
+    time.sleep(1.1)  # a new log dir (mmengine names it by the start second)
+    resumed = subprocess.run(train + ['--resume'], capture_output=True,
+                             text=True, cwd=REPO, env=env, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert 'resumed epoch: 1, iter: 4' in resumed.stdout + resumed.stderr
+    a, b = _by_iter(runs['a_records']), _by_iter(read_scalars(str(work)))
+    assert sorted(b) == [5, 6, 7, 8]
+    for it in b:
+        for key in KEYS:
+            assert b[it][key] == pytest.approx(a[it][key], rel=1e-6, abs=1e-7), \
+                (it, key, b[it][key], a[it][key])
+    theta = _ckpt(work / 'epoch_2.pth')['state_dict']['temperature.theta']
+    assert torch.allclose(theta, runs['a'].model.temperature.theta.detach(),
+                          rtol=0, atol=1e-7)
+    assert _vals(runs['a_records'])[-1] == _vals(read_scalars(str(work)))[-1]
 
 
 # -- the hook's pieces ------------------------------------------------------------

@@ -3,6 +3,7 @@ saves a checkpoint, the CTKD config distils from it through mmengine's Runner, t
 curriculum and the temperature are checked in the logs and the checkpoint, and the
 student alone loads into a plain FasterRCNN and is evaluated by tools/test.py."""
 import os.path as osp
+import re
 import runpy
 import subprocess
 import sys
@@ -113,7 +114,19 @@ def test_checkpoint_has_student_only_and_loads_into_plain_faster_rcnn(ctkd_run):
     ctkd_run['student_ckpt'] = out
 
 
-def test_tools_test_evaluates_student_with_plain_config(ctkd_run, shapes, tmp_path):
+def _mmdet_tools_test():
+    """mmdet's own tools/test.py, shipped in its wheel (``mmdet/.mim/tools``)."""
+    import mmdet
+    path = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'test.py')
+    assert osp.isfile(path), f'mmdet wheel without tools/test.py: {path}'
+    return path
+
+
+@pytest.mark.parametrize('tool', ['mmdet', 'ctkd_det'])
+def test_tools_test_evaluates_student_with_plain_config(ctkd_run, shapes,
+                                                        tmp_path, tool):
+    """The student-only checkpoint, the plain student config (no KD keys):
+    mmdet's own tools/test.py and ours evaluate it, to the same mAP."""
     ckpt = osp.join(ctkd_run['work'], 'student_only.pth')
     if not osp.isfile(ckpt):
         pytest.skip('depends on the checkpoint test')
@@ -121,12 +134,22 @@ def test_tools_test_evaluates_student_with_plain_config(ctkd_run, shapes, tmp_pa
     cfg = _small(cfg, shapes, str(tmp_path), epochs=1)
     # 4 training iterations: keep every box so that COCO eval has detections
     cfg.model.test_cfg.rcnn.score_thr = 0.0
+    assert cfg.model.type == 'FasterRCNN'
     cfg_path = str(tmp_path / 'plain.py')
     cfg.dump(cfg_path)
+    script = (_mmdet_tools_test() if tool == 'mmdet'
+              else osp.join(REPO, 'tools', 'test.py'))
     proc = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'test.py'), cfg_path, ckpt,
-         '--work-dir', str(tmp_path)], capture_output=True, text=True,
-        cwd=REPO, timeout=300)
+        [sys.executable, script, cfg_path, ckpt, '--work-dir', str(tmp_path)],
+        capture_output=True, text=True, cwd=str(tmp_path), timeout=300)
+    out = proc.stdout + proc.stderr
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert 'coco/bbox_mAP:' in proc.stdout + proc.stderr
-    assert 'unexpected key' not in (proc.stdout + proc.stderr).lower()
+    assert 'unexpected key' not in out.lower() and 'missing key' not in out.lower()
+    lines = [line for line in out.splitlines() if 'coco/bbox_mAP:' in line]
+    assert lines, out[-3000:]
+    metrics = dict(re.findall(r'(coco/bbox_\w+): (-?[\d.]+)', lines[-1]))
+    assert len(metrics) == 6 and float(metrics['coco/bbox_mAP_50']) >= 0
+    ctkd_run.setdefault('test_summaries', {})[tool] = metrics
+    if len(ctkd_run['test_summaries']) == 2:  # both tools: the same metrics
+        mmdet_metrics, ours = ctkd_run['test_summaries'].values()
+        assert mmdet_metrics == ours
