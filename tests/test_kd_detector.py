@@ -149,6 +149,16 @@ def test_teacher_checkpoint_loads_strictly(tmp_path):
     assert "unexpected keys 1 ['backbone.x']" in str(err.value)
     assert 'shape mismatches' in str(err.value)
     assert 'backbone.conv1.weight' in str(err.value)
+    # a checkpoint missing part of the architecture (e.g. a backbone-only file)
+    partial = tmp_path / 'partial.pth'
+    save_checkpoint({k: v for k, v in src.state_dict().items()
+                     if not k.startswith('roi_head.')}, str(partial))
+    with pytest.raises(RuntimeError, match='does not match') as err:
+        _build(teacher_ckpt=str(partial))
+    n_roi = sum(k.startswith('roi_head.') for k in src.state_dict())
+    assert f'missing keys {n_roi} [' in str(err.value)
+    assert 'roi_head.bbox_head.fc_cls.weight' in str(err.value)
+    assert 'unexpected keys 0 []; shape mismatches 0 []' in str(err.value)
     garbage = tmp_path / 'garbage.pth'
     garbage.write_bytes(b'not a checkpoint')
     with pytest.raises(RuntimeError, match='could not be read'):
