@@ -21,6 +21,8 @@ from _kd_runs import (REPO, make_tiny_shapes, one_thread_env,
 
 DIST_TRAIN = osp.join(REPO, 'tools', 'dist_train.sh')
 SLURM_TRAIN = osp.join(REPO, 'tools', 'slurm_train.sh')
+DIST_TEST = osp.join(REPO, 'tools', 'dist_test.sh')
+SLURM_TEST = osp.join(REPO, 'tools', 'slurm_test.sh')
 
 
 def _free_port() -> int:
@@ -146,6 +148,44 @@ def test_slurm_train_sh_builds_the_srun_command(tmp_path):
                    capture_output=True)
     assert not any(a.startswith('--gres')
                    for a in (tmp_path / 'srun.args').read_text().split('\n'))
+
+
+def test_test_scripts_build_their_commands(tmp_path):
+    """tools/dist_test.sh and tools/slurm_test.sh: as the train scripts, with
+    tools/test.py CONFIG CHECKPOINT (run for real with 2 processes in
+    test_export.py)."""
+    fake = _fake_exe(tmp_path, 'python')
+    env = dict(os.environ, PYTHON=str(fake), NNODES='2', NODE_RANK='1',
+               PORT='12345', MASTER_ADDR='10.1.2.3')
+    subprocess.run(['bash', DIST_TEST, 'cfg.py', 'ckpt.pth', '4', '--out',
+                    'r.pkl'], check=True, env=env, cwd=REPO, timeout=30)
+    args = (tmp_path / 'python.args').read_text().split('\n')
+    assert args[:2] == ['-m', 'torch.distributed.run']
+    for opt in ('--nnodes=2', '--node_rank=1', '--master_addr=10.1.2.3',
+                '--nproc_per_node=4', '--master_port=12345'):
+        assert opt in args
+    i = args.index(osp.join(REPO, 'tools', 'test.py'))
+    assert args[i + 1:i + 7] == ['cfg.py', 'ckpt.pth', '--launcher', 'pytorch',
+                                 '--out', 'r.pkl']
+
+    _fake_exe(tmp_path, 'srun')
+    env = dict(os.environ, PATH=f'{tmp_path}{os.pathsep}{os.environ["PATH"]}',
+               GPUS='16', GPUS_PER_NODE='8', CPUS_PER_TASK='4')
+    subprocess.run(['bash', SLURM_TEST, 'part', 'job', 'cfg.py', 'ckpt.pth',
+                    '--work-dir', 'wd'], check=True, env=env, cwd=REPO,
+                   timeout=30, capture_output=True)
+    args = (tmp_path / 'srun.args').read_text().split('\n')
+    for opt in ('--job-name=job', '--gres=gpu:8', '--ntasks=16',
+                '--ntasks-per-node=8', '--cpus-per-task=4',
+                '--kill-on-bad-exit=1'):
+        assert opt in args
+    i = args.index(osp.join(REPO, 'tools', 'test.py'))
+    assert args[i + 1:i + 6] == ['cfg.py', 'ckpt.pth', '--launcher=slurm',
+                                 '--work-dir', 'wd']
+    for script in (DIST_TEST, SLURM_TEST):  # missing arguments: usage, exit 2
+        proc = subprocess.run(['bash', script, 'cfg.py'], env=env, cwd=REPO,
+                              capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 2 and 'usage:' in proc.stderr
 
 
 def test_launcher_env_from_slurm_and_mpi_variables():

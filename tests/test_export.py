@@ -4,7 +4,9 @@ exported student in a python process in which ``ctkd_det`` cannot be imported.""
 import json
 import os
 import os.path as osp
+import re
 import runpy
+import socket
 import subprocess
 import sys
 import textwrap
@@ -21,6 +23,7 @@ from _kd_runs import (REPO, make_tiny_shapes, one_thread_env,
                       one_torch_thread, save_tiny_teacher, tiny_ctkd_cfg)
 
 EXPORT = osp.join(REPO, 'tools', 'export_student.py')
+DIST_TEST = osp.join(REPO, 'tools', 'dist_test.sh')
 EPOCHS = 6
 KD_KEYS = ('teacher_config', 'teacher_ckpt', 'temperature', 'distill_loss',
            'eval_teacher')
@@ -168,6 +171,36 @@ def test_exported_student_runs_without_ctkd_det(exported, tmp_path):
         assert pred['scores'] == pytest.approx(ref['scores'], abs=1e-6)
         assert torch.allclose(torch.tensor(pred['bboxes']),
                               torch.tensor(ref['bboxes']), rtol=0, atol=1e-4)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_exported_student_in_two_processes_with_dist_test_sh(exported,
+                                                             tmp_path):
+    """tools/dist_test.sh: 2 gloo processes (torchrun), each evaluating 2 of
+    the 4 val images; CocoMetric gathers them into the single-process mAP."""
+    env = one_thread_env(PYTHON=sys.executable, PORT=str(_free_port()))
+    proc = subprocess.run(
+        ['bash', DIST_TEST, osp.join(exported['out'], 'student_config.py'),
+         osp.join(exported['out'], 'student.pth'), '2', '--work-dir',
+         str(tmp_path)], capture_output=True, text=True, cwd=REPO, env=env,
+        timeout=300)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-6000:]
+    assert 'Distributed launcher: pytorch' in log and 'GPU number: 2' in log, \
+        log[-3000:]  # mmengine's runtime info: 2 processes (CPU: no GPU)
+    line = [x for x in log.splitlines() if 'Epoch(test)' in x and
+            'coco/bbox_mAP:' in x]
+    assert len(line) == 1, log[-3000:]  # rank 0 logs the gathered metrics
+    assert '[1/1]' in line[0]  # 1 batch of 2 images on each rank
+    metrics = {k: float(v) for k, v in
+               re.findall(r'(coco/bbox_\w+): (-?[\d.]+)', line[0])}
+    expected = {k: v for k, v in exported['val'].items() if k.startswith('coco/')}
+    assert expected['coco/bbox_mAP'] > 0 and metrics == expected
 
 
 def test_export_with_explicit_config_and_errors(exported, tmp_path):
