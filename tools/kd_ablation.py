@@ -15,7 +15,12 @@ images and the table's cached teacher, and varies one thing at a time:
   at T = 3.2 instead of 15.6);
 * ``ctkd-global-w0.0625``: CTKD global with the KD weight 1/16;
 * ``kd-t4-w0``: the KD detector with the KD weight 0: the teacher runs, its
-  term is multiplied by 0; a control that must train like ``none``.
+  term is multiplied by 0; a control that must train like ``none``;
+* ``none-sepfc`` / ``kd-t4-sepfc``: the student alone and KD at T = 4 with a
+  RoI box head whose classification and regression branches share no layer
+  (2 FCs each, ``ConvFCBBoxHead``) instead of mmdet's 2 shared FCs: does the KD
+  term hurt box regression through the shared FCs? (``tools/box_quality.py``
+  measures the regression on the runs.)
 
 Hypothesis under test: the T²-scaled KD term (≈ 17–29 at the start, ≈ 3 after 12
 epochs, against ≈ 0.3 for the student's own classification loss) dominates the
@@ -49,6 +54,10 @@ import experiment as xp  # noqa: E402  (tools/experiment.py)
 
 CTKD_GLOBAL = xp.METHODS['ctkd-global'][0]
 FIXED_T4 = dict(type='FixedTemperature', value=4.0)
+# box head with separate classification / regression branches (no shared FC)
+SEPARATE_FC = dict(roi_head=dict(bbox_head=dict(
+    type='ConvFCBBoxHead', num_shared_convs=0, num_shared_fcs=0,
+    num_cls_convs=0, num_cls_fcs=2, num_reg_convs=0, num_reg_fcs=2)))
 # name -> (config, model overrides)
 VARIANTS = {
     'none': (xp.STUDENT_CONFIG, {}),
@@ -64,6 +73,8 @@ VARIANTS = {
     'ctkd-global-tmax4': (CTKD_GLOBAL, dict(temperature=dict(t_max=4.0))),
     'ctkd-global-w0.0625': (CTKD_GLOBAL,
                             dict(distill_loss=dict(loss_weight=0.0625))),
+    'none-sepfc': (xp.STUDENT_CONFIG, SEPARATE_FC),
+    'kd-t4-sepfc': (xp.KD_CONFIG, dict(temperature=FIXED_T4, **SEPARATE_FC)),
 }
 
 
@@ -85,8 +96,7 @@ def make_config(name: str, seed: int, args, backbone: dict = None):
                    digest=_file_digest(args.teacher_ckpt))
     cfg = xp.make_config(path, args, args.epochs, seed, None, teacher,
                          backbone)
-    if cfg.model.get('type') == 'KDTwoStageDetector':
-        cfg.merge_from_dict({f'model.{k}': v for k, v in model.items()})
+    cfg.merge_from_dict({f'model.{k}': v for k, v in model.items()})
     # train on the table's training images, evaluate on the dev split
     train_root = cfg.train_dataloader.dataset.data_root
     set_data_root(cfg, args.dev_root)
