@@ -328,6 +328,13 @@ def test_ablation_trains_on_table_data_and_evaluates_on_dev(tmp_path):
         seen[name] = (model.get('temperature', {}).get('type'),
                       model.get('temperature', {}).get('value'),
                       model.get('distill_loss', {}).get('loss_weight'))
+        head = model.roi_head.bbox_head
+        if name.endswith('-sepfc'):  # no FC shared by the two branches
+            assert head.type == 'ConvFCBBoxHead' and head.num_shared_fcs == 0
+            assert head.num_cls_fcs == head.num_reg_fcs == 2
+        else:
+            assert head.type == 'Shared2FCBBoxHead'
+        assert head.fc_out_channels == 256 and head.num_classes == 4
     assert seen == {
         'none': (None, None, None),
         'kd-t1': ('FixedTemperature', 1.0, 1.0),
@@ -337,7 +344,9 @@ def test_ablation_trains_on_table_data_and_evaluates_on_dev(tmp_path):
         'kd-t4-w0.0625': ('FixedTemperature', 4.0, 0.0625),
         'ctkd-global': ('GlobalTemperature', None, 1.0),
         'ctkd-global-tmax4': ('GlobalTemperature', None, 1.0),
-        'ctkd-global-w0.0625': ('GlobalTemperature', None, 0.0625)}
+        'ctkd-global-w0.0625': ('GlobalTemperature', None, 0.0625),
+        'none-sepfc': (None, None, None),
+        'kd-t4-sepfc': ('FixedTemperature', 4.0, 1.0)}
     tmax = {name: ablation.make_config(name, 0, args).model.temperature.t_max
             for name in ('ctkd-global', 'ctkd-global-tmax4')}
     assert tmax == {'ctkd-global': 21.0, 'ctkd-global-tmax4': 4.0}
