@@ -84,6 +84,14 @@ def test_reversal_gradient_equals_minus_lambda_times_finite_difference(lam):
     fd = (loss_at(theta0 + eps) - loss_at(theta0 - eps)) / (2 * eps)
     assert abs(fd) > 1e-4  # the check is not vacuous
     assert m.theta.grad.item() == pytest.approx(-lam * fd, rel=1e-6)
+    # the same in terms of T: −λ · ∂L/∂T (finite difference in T) · dT/dθ
+    T0 = 1 + 20 * torch.sigmoid(torch.tensor(theta0, dtype=torch.float64))
+    dl_dt = (loss_fn(s, t, T0 + eps).item() -
+             loss_fn(s, t, T0 - eps).item()) / (2 * eps)
+    dt_dtheta = 20 * torch.sigmoid(torch.tensor(theta0)).item() * \
+        (1 - torch.sigmoid(torch.tensor(theta0)).item())
+    assert m.theta.grad.item() == pytest.approx(-lam * dl_dt * dt_dtheta,
+                                                rel=1e-5)
 
 
 def test_student_gradient_does_not_depend_on_lambda():
