@@ -345,8 +345,15 @@ def test_ablation_trains_on_table_data_and_evaluates_on_dev(tmp_path):
         'ctkd-global': ('GlobalTemperature', None, 1.0),
         'ctkd-global-tmax4': ('GlobalTemperature', None, 1.0),
         'ctkd-global-w0.0625': ('GlobalTemperature', None, 0.0625),
+        'kd-t4-head': ('FixedTemperature', 4.0, 1.0),
         'none-sepfc': (None, None, None),
         'kd-t4-sepfc': ('FixedTemperature', 4.0, 1.0)}
+    assert ablation.make_config('kd-t4-head', 0, args).model.type == \
+        'HeadKDTwoStageDetector'
+    assert ablation.make_config('kd-t4', 0, args).model.type == \
+        'KDTwoStageDetector'
+    assert ablation.make_config('kd-t4-head', 0, args).model.teacher_ckpt == \
+        str(ckpt)
     tmax = {name: ablation.make_config(name, 0, args).model.temperature.t_max
             for name in ('ctkd-global', 'ctkd-global-tmax4')}
     assert tmax == {'ctkd-global': 21.0, 'ctkd-global-tmax4': 4.0}

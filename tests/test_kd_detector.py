@@ -216,3 +216,33 @@ def test_kd_with_zero_weight_trains_exactly_like_the_plain_student():
     assert runs['kd'][0] == pytest.approx(runs['plain'][0], rel=1e-6, abs=1e-7)
     for k, v in runs['plain'][1].items():
         torch.testing.assert_close(runs['kd'][1][k], v, rtol=1e-5, atol=1e-6)
+
+
+def test_head_kd_keeps_the_kd_gradient_in_the_bbox_head():
+    """HeadKDTwoStageDetector: the same loss_kd value as KDTwoStageDetector,
+    but its gradient stops at the RoI features (no backbone / neck / RPN
+    gradient from KD), while the bbox head and the temperature still get it."""
+    def kd_grads(detector_type):
+        model = _build(type=detector_type)
+        model.train()
+        model.temperature.lambda_ = 1.0
+        torch.manual_seed(7)  # same RoI sampling for both detectors
+        losses = model.loss(*fake_batch(seed=5))
+        losses['loss_kd'].backward()
+        grads = {n: (p.grad.abs().sum().item() if p.grad is not None else 0.0)
+                 for n, p in model.named_parameters()}
+        return losses['loss_kd'].item(), grads
+
+    full_loss, full = kd_grads('KDTwoStageDetector')
+    head_loss, head = kd_grads('HeadKDTwoStageDetector')
+    assert head_loss == pytest.approx(full_loss, rel=1e-6) and head_loss > 0
+    trunk = [n for n in full if n.startswith(('backbone.', 'neck.'))]
+    assert trunk and any(full[n] > 0 for n in trunk)  # plain KD reaches them
+    assert all(head[n] == 0 for n in trunk)
+    assert all(head[n] == 0 for n in head if n.startswith('rpn_head.'))
+    for name in ('roi_head.bbox_head.fc_cls.weight',
+                 'roi_head.bbox_head.shared_fcs.0.weight', 'temperature.theta'):
+        assert head[name] > 0 and head[name] == pytest.approx(full[name],
+                                                              rel=1e-4), name
+    # not the regression branch: its output is not in the KD term
+    assert head['roi_head.bbox_head.fc_reg.weight'] == 0

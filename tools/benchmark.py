@@ -111,7 +111,7 @@ def load_config(path: str, size: int, data_root: Optional[str] = None):
     if data_root is not None:
         set_data_root(cfg, data_root)
     set_img_size(cfg, size)
-    if cfg.model.get('type') == 'KDTwoStageDetector':
+    if 'teacher_config' in cfg.model:  # a distillation detector
         cfg.model.teacher_ckpt = None  # timing does not depend on weights
     return cfg
 

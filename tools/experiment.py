@@ -155,7 +155,7 @@ def make_config(path: str, args, epochs: int, seed: int,
     # weights only: runs are never resumed half-way (train_cached retrains an
     # unfinished run) and the teacher is loaded as weights; halves the files
     cfg.default_hooks.checkpoint.save_optimizer = False
-    if cfg.model.get('type') == 'KDTwoStageDetector':
+    if 'teacher_config' in cfg.model:  # a distillation detector
         if teacher is None:
             raise ValueError(f'{path} distils: a teacher is needed')
         cfg.model.teacher_ckpt = teacher['checkpoint']

@@ -16,6 +16,9 @@ images and the table's cached teacher, and varies one thing at a time:
 * ``ctkd-global-w0.0625``: CTKD global with the KD weight 1/16;
 * ``kd-t4-w0``: the KD detector with the KD weight 0: the teacher runs, its
   term is multiplied by 0; a control that must train like ``none``;
+* ``kd-t4-head``: KD at T = 4 whose gradient stays in the RoI bbox head
+  (``HeadKDTwoStageDetector``: KD logits from RoI features detached from the
+  trunk): does the KD term hurt box regression through the trunk?
 * ``none-sepfc`` / ``kd-t4-sepfc``: the student alone and KD at T = 4 with a
   RoI box head whose classification and regression branches share no layer
   (2 FCs each, ``ConvFCBBoxHead``) instead of mmdet's 2 shared FCs: does the KD
@@ -73,6 +76,8 @@ VARIANTS = {
     'ctkd-global-tmax4': (CTKD_GLOBAL, dict(temperature=dict(t_max=4.0))),
     'ctkd-global-w0.0625': (CTKD_GLOBAL,
                             dict(distill_loss=dict(loss_weight=0.0625))),
+    'kd-t4-head': (xp.KD_CONFIG, dict(type='HeadKDTwoStageDetector',
+                                      temperature=FIXED_T4)),
     'none-sepfc': (xp.STUDENT_CONFIG, SEPARATE_FC),
     'kd-t4-sepfc': (xp.KD_CONFIG, dict(temperature=FIXED_T4, **SEPARATE_FC)),
 }

@@ -226,14 +226,16 @@ class KDTwoStageDetector(TwoStageDetector):
     # -- distillation ---------------------------------------------------------
     @contextmanager
     def _capture_student_rois(self):
-        """Record the RoIs ``(R, 5)`` entering the student's bbox RoI extractor and
-        the class scores ``(R, C + 1)`` leaving its bbox head (first call each)."""
+        """Record the RoIs ``(R, 5)`` entering the student's bbox RoI extractor,
+        the RoI features entering its bbox head and the class scores
+        ``(R, C + 1)`` leaving it (first call each)."""
         captured = {}
 
         def rois_hook(module, args):
             captured.setdefault('rois', args[1])
 
         def scores_hook(module, args, output):
+            captured.setdefault('bbox_feats', args[0])
             captured.setdefault('cls_score', output[0])
 
         handles = [
@@ -246,6 +248,12 @@ class KDTwoStageDetector(TwoStageDetector):
         finally:
             for h in handles:
                 h.remove()
+
+    def student_kd_logits(self, captured: dict) -> Tensor:
+        """The student's class scores ``(R, C + 1)`` the KD term is computed on:
+        those of its RoI head's own forward, so the KD gradient reaches the
+        whole student."""
+        return captured['cls_score']
 
     @torch.no_grad()
     def teacher_logits(self, batch_inputs: Tensor, rois: Tensor) -> Tensor:
@@ -286,7 +294,7 @@ class KDTwoStageDetector(TwoStageDetector):
             losses = super().loss(batch_inputs, batch_data_samples)
         if 'rois' not in captured or 'cls_score' not in captured:
             raise RuntimeError('the student RoI head did not run its bbox head')
-        rois, s_logits = captured['rois'], captured['cls_score']
+        rois, s_logits = captured['rois'], self.student_kd_logits(captured)
         t_logits = self.teacher_logits(batch_inputs, rois)
         losses.update(self.kd_losses(s_logits, t_logits))
         return losses

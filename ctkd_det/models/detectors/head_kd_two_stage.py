@@ -1,0 +1,25 @@
+"""KD whose gradient stays inside the student's RoI bbox head."""
+from torch import Tensor
+
+from mmdet.registry import MODELS
+
+from .kd_two_stage import KDTwoStageDetector
+
+
+@MODELS.register_module()
+class HeadKDTwoStageDetector(KDTwoStageDetector):
+    """:class:`KDTwoStageDetector` whose KD term trains only the RoI bbox head.
+
+    The student's KD logits ``(R, C + 1)`` are recomputed by its bbox head from
+    the RoI features ``(R, C_feat, 7, 7)`` *detached* from the trunk, so the KD
+    gradient reaches the head's FCs and classifier (and the temperature module)
+    but not the RoI extractor, neck or backbone; the detection losses train
+    everything as usual. Why: on the shapes data KD at T >= 2 degrades box
+    regression also with separate classification / regression branches
+    (README, "Where the mAP75 goes"), so the interference would sit in the
+    trunk; this detector tests that. Costs one extra bbox-head forward.
+    Its checkpoints hold the same keys as :class:`KDTwoStageDetector`'s.
+    """
+
+    def student_kd_logits(self, captured: dict) -> Tensor:
+        return self.roi_head.bbox_head(captured['bbox_feats'].detach())[0]
