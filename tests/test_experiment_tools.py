@@ -329,7 +329,7 @@ def test_ablation_trains_on_table_data_and_evaluates_on_dev(tmp_path):
                       model.get('temperature', {}).get('value'),
                       model.get('distill_loss', {}).get('loss_weight'))
         head = model.roi_head.bbox_head
-        if name.endswith('-sepfc'):  # no FC shared by the two branches
+        if '-sepfc' in name:  # no FC shared by the two branches
             assert head.type == 'ConvFCBBoxHead' and head.num_shared_fcs == 0
             assert head.num_cls_fcs == head.num_reg_fcs == 2
         else:
@@ -346,10 +346,12 @@ def test_ablation_trains_on_table_data_and_evaluates_on_dev(tmp_path):
         'ctkd-global-tmax4': ('GlobalTemperature', None, 1.0),
         'ctkd-global-w0.0625': ('GlobalTemperature', None, 0.0625),
         'kd-t4-head': ('FixedTemperature', 4.0, 1.0),
+        'kd-t4-sepfc-head': ('FixedTemperature', 4.0, 1.0),
         'none-sepfc': (None, None, None),
         'kd-t4-sepfc': ('FixedTemperature', 4.0, 1.0)}
-    assert ablation.make_config('kd-t4-head', 0, args).model.type == \
-        'HeadKDTwoStageDetector'
+    for name in ('kd-t4-head', 'kd-t4-sepfc-head'):
+        assert ablation.make_config(name, 0, args).model.type == \
+            'HeadKDTwoStageDetector'
     assert ablation.make_config('kd-t4', 0, args).model.type == \
         'KDTwoStageDetector'
     assert ablation.make_config('kd-t4-head', 0, args).model.teacher_ckpt == \

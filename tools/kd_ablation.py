@@ -24,6 +24,8 @@ images and the table's cached teacher, and varies one thing at a time:
   (2 FCs each, ``ConvFCBBoxHead``) instead of mmdet's 2 shared FCs: does the KD
   term hurt box regression through the shared FCs? (``tools/box_quality.py``
   measures the regression on the runs.)
+* ``kd-t4-sepfc-head``: both: the KD gradient reaches only the classification
+  branch's FCs and classifier, no parameter that box regression uses.
 
 Hypothesis under test: the T²-scaled KD term (≈ 17–29 at the start, ≈ 3 after 12
 epochs, against ≈ 0.3 for the student's own classification loss) dominates the
@@ -78,6 +80,9 @@ VARIANTS = {
                             dict(distill_loss=dict(loss_weight=0.0625))),
     'kd-t4-head': (xp.KD_CONFIG, dict(type='HeadKDTwoStageDetector',
                                       temperature=FIXED_T4)),
+    'kd-t4-sepfc-head': (xp.KD_CONFIG, dict(type='HeadKDTwoStageDetector',
+                                            temperature=FIXED_T4,
+                                            **SEPARATE_FC)),
     'none-sepfc': (xp.STUDENT_CONFIG, SEPARATE_FC),
     'kd-t4-sepfc': (xp.KD_CONFIG, dict(temperature=FIXED_T4, **SEPARATE_FC)),
 }

@@ -14,11 +14,12 @@ class HeadKDTwoStageDetector(KDTwoStageDetector):
     the RoI features ``(R, C_feat, 7, 7)`` *detached* from the trunk, so the KD
     gradient reaches the head's FCs and classifier (and the temperature module)
     but not the RoI extractor, neck or backbone; the detection losses train
-    everything as usual. Why: on the shapes data KD at T >= 2 degrades box
-    regression also with separate classification / regression branches
-    (README, "Where the mAP75 goes"), so the interference would sit in the
-    trunk; this detector tests that. Costs one extra bbox-head forward.
-    Its checkpoints hold the same keys as :class:`KDTwoStageDetector`'s.
+    everything as usual. A diagnostic: on the shapes data KD at T >= 2
+    degrades box regression also with separate classification / regression
+    branches, so this tests whether the trunk is where KD hurts. Measured
+    (README, dev-split investigation): it is much *worse* than plain KD
+    (0.04-0.09 mAP vs 0.18-0.21): do not train with it. Costs one extra
+    bbox-head forward; checkpoints hold :class:`KDTwoStageDetector`'s keys.
     """
 
     def student_kd_logits(self, captured: dict) -> Tensor:
