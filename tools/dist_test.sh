@@ -16,21 +16,5 @@ if [ -z "$CONFIG" ] || [ -z "$CHECKPOINT" ] || [ -z "$GPUS" ]; then
     echo "usage: $0 CONFIG CHECKPOINT GPUS [tools/test.py args...]" >&2
     exit 2
 fi
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
-TOOLS="$(cd "$(dirname "$0")" && pwd)"
-
-PYTHONPATH="$TOOLS/..":$PYTHONPATH \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$TOOLS/test.py" \
-    "$CONFIG" \
-    "$CHECKPOINT" \
-    --launcher pytorch "${@:4}"
+exec bash "$(dirname "$0")/_torchrun.sh" "$GPUS" test.py "$CONFIG" \
+    "$CHECKPOINT" --launcher pytorch "${@:4}"

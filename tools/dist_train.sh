@@ -17,20 +17,5 @@ if [ -z "$CONFIG" ] || [ -z "$GPUS" ]; then
     echo "usage: $0 CONFIG GPUS [tools/train.py args...]" >&2
     exit 2
 fi
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
-TOOLS="$(cd "$(dirname "$0")" && pwd)"
-
-PYTHONPATH="$TOOLS/..":$PYTHONPATH \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$TOOLS/train.py" \
-    "$CONFIG" \
+exec bash "$(dirname "$0")/_torchrun.sh" "$GPUS" train.py "$CONFIG" \
     --launcher pytorch "${@:3}"
