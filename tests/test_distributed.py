@@ -110,81 +110,77 @@ def _fake_exe(path, name):
     return exe
 
 
-def test_dist_train_sh_honours_multi_node_environment(tmp_path):
+def _torchrun_args(tmp_path, argv, tool):
+    """Run a dist_*.sh script against a fake python with a 2-node environment;
+    check torchrun's options, return the arguments after ``tools/<tool>``."""
     fake = _fake_exe(tmp_path, 'python')
     env = dict(os.environ, PYTHON=str(fake), NNODES='2', NODE_RANK='1',
                PORT='12345', MASTER_ADDR='10.1.2.3')
-    subprocess.run(['bash', DIST_TRAIN, 'cfg.py', '4', '--resume', '--amp'],
-                   check=True, env=env, cwd=REPO, timeout=30)
+    subprocess.run(['bash', *argv], check=True, env=env, cwd=REPO, timeout=30)
     args = (tmp_path / 'python.args').read_text().split('\n')
     assert args[:2] == ['-m', 'torch.distributed.run']
     for opt in ('--nnodes=2', '--node_rank=1', '--master_addr=10.1.2.3',
                 '--nproc_per_node=4', '--master_port=12345'):
         assert opt in args
-    i = args.index(osp.join(REPO, 'tools', 'train.py'))
-    assert args[i + 1:i + 6] == ['cfg.py', '--launcher', 'pytorch', '--resume',
-                                 '--amp']
+    return args[args.index(osp.join(REPO, 'tools', tool)) + 1:]
+
+
+def _srun_env(tmp_path, **extra):
+    """A PATH whose ``srun`` records its arguments; 16 tasks, 8 per node."""
+    _fake_exe(tmp_path, 'srun')
+    return dict(os.environ, PATH=f'{tmp_path}{os.pathsep}{os.environ["PATH"]}',
+                GPUS='16', GPUS_PER_NODE='8', CPUS_PER_TASK='4', **extra)
+
+
+def _srun_args(tmp_path, argv, tool, **extra_env):
+    """Run a slurm_*.sh script against the fake srun; check srun's options,
+    return the arguments after ``tools/<tool>``."""
+    subprocess.run(['bash', *argv], check=True, cwd=REPO, timeout=30,
+                   env=_srun_env(tmp_path, **extra_env), capture_output=True)
+    args = (tmp_path / 'srun.args').read_text().split('\n')
+    for opt in ('--job-name=job', '--ntasks=16', '--ntasks-per-node=8',
+                '--cpus-per-task=4', '--kill-on-bad-exit=1'):
+        assert opt in args
+    assert args[args.index('-p') + 1] == 'part'
+    if extra_env.get('GRES') == '':  # CPU-only partition: no GPU request
+        assert not any(a.startswith('--gres') for a in args)
+    else:
+        assert '--gres=gpu:8' in args
+    return args[args.index(osp.join(REPO, 'tools', tool)) + 1:]
+
+
+def test_dist_train_sh_honours_multi_node_environment(tmp_path):
+    args = _torchrun_args(tmp_path, [DIST_TRAIN, 'cfg.py', '4', '--resume',
+                                     '--amp'], 'train.py')
+    assert args[:5] == ['cfg.py', '--launcher', 'pytorch', '--resume', '--amp']
 
 
 def test_slurm_train_sh_builds_the_srun_command(tmp_path):
-    _fake_exe(tmp_path, 'srun')
-    env = dict(os.environ, PATH=f'{tmp_path}{os.pathsep}{os.environ["PATH"]}',
-               GPUS='16', GPUS_PER_NODE='8', CPUS_PER_TASK='4')
-    subprocess.run(['bash', SLURM_TRAIN, 'part', 'job', 'cfg.py', 'wd',
-                    '--resume'], check=True, env=env, cwd=REPO, timeout=30,
-                   capture_output=True)
-    args = (tmp_path / 'srun.args').read_text().split('\n')
-    for opt in ('--job-name=job', '--gres=gpu:8', '--ntasks=16',
-                '--ntasks-per-node=8', '--cpus-per-task=4',
-                '--kill-on-bad-exit=1'):
-        assert opt in args
-    assert args[args.index('-p') + 1] == 'part'
-    i = args.index(osp.join(REPO, 'tools', 'train.py'))
-    assert args[i + 1:i + 5] == ['cfg.py', '--work-dir=wd', '--launcher=slurm',
-                                 '--resume']
-    # CPU-only partition: no GPU request
-    subprocess.run(['bash', SLURM_TRAIN, 'part', 'job', 'cfg.py', 'wd'],
-                   check=True, env=dict(env, GRES=''), cwd=REPO, timeout=30,
-                   capture_output=True)
-    assert not any(a.startswith('--gres')
-                   for a in (tmp_path / 'srun.args').read_text().split('\n'))
+    args = _srun_args(tmp_path, [SLURM_TRAIN, 'part', 'job', 'cfg.py', 'wd',
+                                 '--resume'], 'train.py')
+    assert args[:4] == ['cfg.py', '--work-dir=wd', '--launcher=slurm',
+                        '--resume']
+    # CPU-only partition: no --gres (checked in _srun_args)
+    _srun_args(tmp_path, [SLURM_TRAIN, 'part', 'job', 'cfg.py', 'wd'],
+               'train.py', GRES='')
 
 
 def test_test_scripts_build_their_commands(tmp_path):
     """tools/dist_test.sh and tools/slurm_test.sh: as the train scripts, with
     tools/test.py CONFIG CHECKPOINT (run for real with 2 processes in
     test_export.py)."""
-    fake = _fake_exe(tmp_path, 'python')
-    env = dict(os.environ, PYTHON=str(fake), NNODES='2', NODE_RANK='1',
-               PORT='12345', MASTER_ADDR='10.1.2.3')
-    subprocess.run(['bash', DIST_TEST, 'cfg.py', 'ckpt.pth', '4', '--out',
-                    'r.pkl'], check=True, env=env, cwd=REPO, timeout=30)
-    args = (tmp_path / 'python.args').read_text().split('\n')
-    assert args[:2] == ['-m', 'torch.distributed.run']
-    for opt in ('--nnodes=2', '--node_rank=1', '--master_addr=10.1.2.3',
-                '--nproc_per_node=4', '--master_port=12345'):
-        assert opt in args
-    i = args.index(osp.join(REPO, 'tools', 'test.py'))
-    assert args[i + 1:i + 7] == ['cfg.py', 'ckpt.pth', '--launcher', 'pytorch',
-                                 '--out', 'r.pkl']
-
-    _fake_exe(tmp_path, 'srun')
-    env = dict(os.environ, PATH=f'{tmp_path}{os.pathsep}{os.environ["PATH"]}',
-               GPUS='16', GPUS_PER_NODE='8', CPUS_PER_TASK='4')
-    subprocess.run(['bash', SLURM_TEST, 'part', 'job', 'cfg.py', 'ckpt.pth',
-                    '--work-dir', 'wd'], check=True, env=env, cwd=REPO,
-                   timeout=30, capture_output=True)
-    args = (tmp_path / 'srun.args').read_text().split('\n')
-    for opt in ('--job-name=job', '--gres=gpu:8', '--ntasks=16',
-                '--ntasks-per-node=8', '--cpus-per-task=4',
-                '--kill-on-bad-exit=1'):
-        assert opt in args
-    i = args.index(osp.join(REPO, 'tools', 'test.py'))
-    assert args[i + 1:i + 6] == ['cfg.py', 'ckpt.pth', '--launcher=slurm',
-                                 '--work-dir', 'wd']
+    args = _torchrun_args(tmp_path, [DIST_TEST, 'cfg.py', 'ckpt.pth', '4',
+                                     '--out', 'r.pkl'], 'test.py')
+    assert args[:6] == ['cfg.py', 'ckpt.pth', '--launcher', 'pytorch',
+                        '--out', 'r.pkl']
+    args = _srun_args(tmp_path, [SLURM_TEST, 'part', 'job', 'cfg.py',
+                                 'ckpt.pth', '--work-dir', 'wd'], 'test.py')
+    assert args[:5] == ['cfg.py', 'ckpt.pth', '--launcher=slurm', '--work-dir',
+                        'wd']
     for script in (DIST_TEST, SLURM_TEST):  # missing arguments: usage, exit 2
-        proc = subprocess.run(['bash', script, 'cfg.py'], env=env, cwd=REPO,
-                              capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(['bash', script, 'cfg.py'], cwd=REPO,
+                              env=_srun_env(tmp_path), capture_output=True,
+                              text=True, timeout=30)
         assert proc.returncode == 2 and 'usage:' in proc.stderr
 
 
