@@ -93,6 +93,8 @@ def evaluate_run(run_dir: str) -> dict:
     from mmdet.registry import MODELS
 
     cfg = Config.fromfile(osp.join(run_dir, 'config.py'))
+    if 'teacher_ckpt' in cfg.model:  # the student predicts alone: no teacher
+        cfg.model.teacher_ckpt = None  # weights to read
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
     load_checkpoint(model, last_checkpoint(run_dir), map_location='cpu',
@@ -133,7 +135,6 @@ def main(argv=None):
     p.add_argument('--group-by-parent', action='store_true',
                    help='average the runs of one parent dir (e.g. seeds)')
     args = p.parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     groups = defaultdict(list)
     for run in args.runs:
         key = osp.basename(osp.dirname(osp.normpath(run))) \

@@ -173,10 +173,9 @@ def main(argv=None):
 
     backbone = None
     if args.pretrain_epochs:
-        import argparse as _ap
-        pre_args = _ap.Namespace(**dict(vars(args),
-                                        work_dir=args.experiment_work_dir,
-                                        teacher_seed=0))
+        pre_args = argparse.Namespace(**dict(vars(args),
+                                             work_dir=args.experiment_work_dir,
+                                             teacher_seed=0))
         backbone = xp.pretrain_backbone(pre_args,
                                         log=lambda m: print(m, flush=True))
 
