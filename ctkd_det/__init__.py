@@ -6,4 +6,4 @@ from .utils import patch_mmengine_checkpoint_loading
 
 patch_mmengine_checkpoint_loading()
 
-from . import engine, models  # noqa: F401,E402
+from . import datasets, engine, models  # noqa: F401,E402

@@ -5,7 +5,6 @@ shapes config with its models swapped for ``_tiny``'s (seconds per run on 2 core
 import contextlib
 import os
 import os.path as osp
-import runpy
 import signal
 import uuid
 
@@ -18,6 +17,7 @@ from mmengine.runner import save_checkpoint
 
 import ctkd_det  # noqa: F401
 from ctkd_det.apis import set_data_root
+from ctkd_det.datasets import make_shapes
 from mmdet.registry import HOOKS, MODELS
 
 from _tiny import tiny_faster_rcnn
@@ -29,12 +29,11 @@ NUM_CLASSES = 4  # the shapes set
 STUDENT_KEYS = ('data_preprocessor', 'backbone', 'neck', 'rpn_head', 'roi_head',
                 'train_cfg', 'test_cfg')
 
-_make_shapes = runpy.run_path(osp.join(REPO, 'tools', 'make_shapes.py'))['make_shapes']
 
 
 def make_tiny_shapes(root: str) -> str:
     """8 train / 4 val images of 96 px."""
-    _make_shapes(str(root), num_train=8, num_val=4, size=96, seed=0)
+    make_shapes(str(root), num_train=8, num_val=4, size=96, seed=0)
     return str(root)
 
 

@@ -161,15 +161,16 @@ def test_train_dataset_classes_not_matching_the_model(env, tmp_path):
     cfg.train_dataloader.dataset.metainfo = dict(
         classes=('circle', 'square', 'triangle'))
     msg = _train_expecting_error(cfg, 'dataset classes do not match the model')
-    assert 'train dataset (CocoDataset) has 3 classes' in msg
+    assert 'train dataset (ShapesDataset) has 3 classes' in msg
     assert 'roi_head.bbox_head.num_classes=4' in msg
     assert 'val dataset' not in msg
 
 
 def test_val_dataset_without_metainfo_falls_back_to_coco_classes(env, tmp_path):
-    """A forgotten ``metainfo`` silently means COCO's 80 classes."""
+    """A plain CocoDataset without ``metainfo`` silently means COCO's 80 classes."""
     cfg = _cfg(env, tmp_path)
-    cfg.val_dataloader.dataset.pop('metainfo')
+    cfg.val_dataloader.dataset.type = 'CocoDataset'  # no metainfo of its own
+    cfg.val_dataloader.dataset.pop('metainfo', None)
     msg = _train_expecting_error(cfg, 'val dataset')
     assert 'val dataset (CocoDataset) has 80 classes' in msg
     assert 'num_classes=4' in msg and 'train dataset' not in msg

@@ -1,5 +1,4 @@
-"""The synthetic shapes generator (tools/make_shapes.py) and its mmdet dataset config."""
-import importlib.util
+"""The synthetic shapes generator (ctkd_det.datasets.shapes) and its mmdet dataset config."""
 import json
 import os.path as osp
 
@@ -12,19 +11,9 @@ DATA_CFG = osp.join(ROOT, 'configs', 'shapes', '_base_', 'shapes_detection.py')
 SIZE = 64
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'make_shapes', osp.join(ROOT, 'tools', 'make_shapes.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-make_shapes_mod = _load_tool()
-
-
 def _gen(out, seed=0, num_train=6, num_val=3):
-    return make_shapes_mod.make_shapes(str(out), num_train, num_val, SIZE, seed)
+    from ctkd_det.datasets import make_shapes
+    return make_shapes(str(out), num_train, num_val, SIZE, seed)
 
 
 def _read(out, split):
@@ -91,14 +80,22 @@ def test_annotations_valid(shapes_dir):
             assert img.shape == (im['height'], im['width'], 3) == (SIZE, SIZE, 3)
 
 
-def test_config_classes_match():
+def test_config_classes_match(shapes_dir):
+    """The config names no classes: its dataset type carries the package's."""
     from mmengine.config import Config
+    from mmdet.registry import DATASETS
 
-    from ctkd_det.datasets import SHAPES_CLASSES
+    from ctkd_det.datasets import SHAPES_CLASSES, SHAPES_PALETTE
     cfg = Config.fromfile(DATA_CFG)
-    assert tuple(cfg.classes) == SHAPES_CLASSES
-    assert tuple(cfg.train_dataloader.dataset.metainfo.classes) == SHAPES_CLASSES
-    assert make_shapes_mod.CLASSES == SHAPES_CLASSES
+    for split in ('train', 'val', 'test'):
+        ds_cfg = cfg[f'{split}_dataloader'].dataset
+        assert 'metainfo' not in ds_cfg
+        ds_cfg.data_root = str(shapes_dir) + '/'
+        ds = DATASETS.build(ds_cfg)
+        assert tuple(ds.metainfo['classes']) == SHAPES_CLASSES
+        assert list(ds.metainfo['palette']) == list(SHAPES_PALETTE)
+    assert [c['name'] for c in _read(shapes_dir, 'train')['categories']] == \
+        list(SHAPES_CLASSES)
 
 
 @pytest.mark.parametrize('split', ['train', 'val'])
@@ -106,6 +103,8 @@ def test_mmdet_coco_dataset_loads(shapes_dir, split):
     from mmengine.config import Config
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
+
+    from ctkd_det.datasets import SHAPES_CLASSES
     register_all_modules()
     cfg = Config.fromfile(DATA_CFG)
     ds_cfg = cfg[f'{split}_dataloader'].dataset
@@ -113,7 +112,7 @@ def test_mmdet_coco_dataset_loads(shapes_dir, split):
     ds = DATASETS.build(ds_cfg)
     coco = _read(shapes_dir, split)
     assert len(ds) == len(coco['images'])
-    assert ds.metainfo['classes'] == tuple(cfg.classes)
+    assert tuple(ds.metainfo['classes']) == SHAPES_CLASSES
     n_inst = sum(len(ds.get_data_info(i)['instances']) for i in range(len(ds)))
     assert n_inst == len(coco['annotations'])
     sample = ds[0]  # the pipeline runs end to end

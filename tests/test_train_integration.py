@@ -4,7 +4,6 @@ curriculum and the temperature are checked in the logs and the checkpoint, and t
 student alone loads into a plain FasterRCNN and is evaluated by tools/test.py."""
 import os.path as osp
 import re
-import runpy
 import subprocess
 import sys
 
@@ -15,12 +14,12 @@ from mmengine.runner import Runner
 
 import ctkd_det  # noqa: F401
 from ctkd_det.apis import last_checkpoint, read_scalars, set_data_root
+from ctkd_det.datasets import make_shapes
 from ctkd_det.engine import cosine_lambda
 from mmdet.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CFG = osp.join(REPO, 'configs', 'shapes')
-make_shapes = runpy.run_path(osp.join(REPO, 'tools', 'make_shapes.py'))['make_shapes']
 
 
 def _small(cfg, data_root, work_dir, epochs, batch=4):

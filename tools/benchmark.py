@@ -50,7 +50,6 @@ import os
 import os.path as osp
 import platform
 import resource
-import runpy
 import statistics
 import subprocess
 import sys
@@ -206,8 +205,7 @@ def train_step(model, optim_wrapper, data, device: str) -> Dict[str, float]:
 
 
 def _shapes_root(tmp: str, batch_size: int, size: int) -> str:
-    make_shapes = runpy.run_path(
-        osp.join(REPO, 'tools', 'make_shapes.py'))['make_shapes']
+    from ctkd_det.datasets import make_shapes
     root = osp.join(tmp, 'shapes')
     make_shapes(root, num_train=batch_size, num_val=1, size=size, seed=0)
     return root

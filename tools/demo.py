@@ -43,8 +43,7 @@ def log(msg):
 
 def main():
     args = parse_args()
-    make_shapes = __import__('runpy').run_path(
-        osp.join(REPO, 'tools', 'make_shapes.py'))['make_shapes']
+    from ctkd_det.datasets import make_shapes
     log(f'data: {args.num_train} train / {args.num_val} val images of '
         f'{args.size} px in {args.data}')
     make_shapes(args.data, num_train=args.num_train, num_val=args.num_val,

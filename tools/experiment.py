@@ -50,7 +50,6 @@ import json
 import math
 import os
 import os.path as osp
-import runpy
 import statistics
 import sys
 import threading
@@ -184,8 +183,7 @@ def pretrain_backbone(args, log=print) -> Optional[dict]:
         return None
     from ctkd_det.apis import train_cached
     from ctkd_det.apis.runs import config_digest
-    make_shapes = runpy.run_path(
-        osp.join(REPO, 'tools', 'make_shapes.py'))['make_shapes']
+    from ctkd_det.datasets import make_shapes
     root = args.data_root.rstrip('/') + '_pretrain'
     make_shapes(root, args.num_train, max(8, args.num_val // 4), args.size,
                 seed=PRETRAIN_DATA_SEED)
@@ -335,8 +333,7 @@ def run(args, log=print) -> dict:
     import ctkd_det  # noqa: F401
     from ctkd_det.apis import train_cached
 
-    make_shapes = runpy.run_path(
-        osp.join(REPO, 'tools', 'make_shapes.py'))['make_shapes']
+    from ctkd_det.datasets import make_shapes
     info = make_shapes(args.data_root, args.num_train, args.num_val, args.size,
                        seed=0)
     state = 'generated' if info['generated'] else 'up to date'

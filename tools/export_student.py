@@ -38,7 +38,8 @@ import ctkd_det  # noqa: F401,E402  registers our modules, weights_only loading
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner.checkpoint import _load_checkpoint  # noqa: E402
 
-from mmdet.registry import HOOKS, MODELS  # noqa: E402
+from mmdet.datasets import CocoDataset  # noqa: E402
+from mmdet.registry import DATASETS, HOOKS, MODELS  # noqa: E402
 
 # KDTwoStageDetector's arguments that a plain two-stage detector does not take
 KD_MODEL_KEYS = ('teacher_config', 'teacher_ckpt', 'temperature', 'distill_loss',
@@ -50,7 +51,7 @@ NON_STUDENT_PREFIXES = ('temperature.', 'teacher.', 'distill_loss.')
 def ctkd_types() -> set:
     """Names of everything ctkd_det registered (models, losses, hooks...)."""
     names = set()
-    for registry in (MODELS, HOOKS):
+    for registry in (MODELS, HOOKS, DATASETS):
         for name, obj in registry.module_dict.items():
             if getattr(obj, '__module__', '').startswith('ctkd_det'):
                 names.add(name)
@@ -71,10 +72,29 @@ def _is_ctkd(obj, types) -> bool:
     return isinstance(obj, dict) and obj.get('type') in types
 
 
+def _plain_datasets(obj, types):
+    """ctkd_det's datasets (e.g. ``ShapesDataset``) are mmdet ``CocoDataset``s
+    with their classes as ``METAINFO``: write them as ``CocoDataset`` with that
+    ``metainfo`` (unless the config sets one)."""
+    if isinstance(obj, dict):
+        if obj.get('type') in types and isinstance(
+                DATASETS.get(obj['type']), type) and \
+                issubclass(DATASETS.get(obj['type']), CocoDataset):
+            meta = DATASETS.get(obj['type']).METAINFO
+            obj.setdefault('metainfo', {k: list(v) for k, v in meta.items()})
+            obj['type'] = 'CocoDataset'
+        for v in obj.values():
+            _plain_datasets(v, types)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            _plain_datasets(v, types)
+
+
 def student_config(cfg: Config, student_type: str = 'FasterRCNN') -> Config:
     """A plain mmdet config of the student of a distillation config."""
     types = ctkd_types()
     d = copy.deepcopy(cfg.to_dict())
+    _plain_datasets(d, types)
     model = d['model']
     if model.get('type') in types:
         model['type'] = student_type

@@ -46,7 +46,6 @@ import hashlib
 import json
 import os
 import os.path as osp
-import runpy
 import statistics
 import sys
 import threading
@@ -166,8 +165,7 @@ def main(argv=None):
 
     import ctkd_det  # noqa: F401
     from ctkd_det.apis import train_cached
-    make_shapes = runpy.run_path(
-        osp.join(REPO, 'tools', 'make_shapes.py'))['make_shapes']
+    from ctkd_det.datasets import make_shapes
     make_shapes(args.data_root, 128, 64, 160, seed=0)
     make_shapes(args.dev_root, 8, 64, 160, seed=1)  # only its val split is used
 

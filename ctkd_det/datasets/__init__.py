@@ -1,4 +1,4 @@
-"""Dataset helpers: class names of the synthetic shapes set."""
-from .shapes import SHAPES_CLASSES, SHAPES_PALETTE
+"""Generated benchmark sets: generators, class definitions and mmdet datasets."""
+from .shapes import SHAPES_CLASSES, SHAPES_PALETTE, ShapesDataset, make_shapes
 
-__all__ = ['SHAPES_CLASSES', 'SHAPES_PALETTE']
+__all__ = ['SHAPES_CLASSES', 'SHAPES_PALETTE', 'ShapesDataset', 'make_shapes']

@@ -1,14 +1,11 @@
-# Synthetic shapes detection set (tools/make_shapes.py): COCO-format, 4 classes,
+# Synthetic shapes detection set (ctkd_det.datasets.shapes): COCO-format, 4 classes,
 # square images of `img_size` px. Generate first:
 #   python tools/make_shapes.py --out data/shapes --num-train 128 --num-val 64 --size 160
-# `classes` must equal ctkd_det.datasets.SHAPES_CLASSES (checked by tests).
-dataset_type = 'CocoDataset'
+# `ShapesDataset` is mmdet's CocoDataset with the set's classes and palette as its
+# METAINFO (defined once, in the package).
+dataset_type = 'ShapesDataset'
 data_root = 'data/shapes/'
 img_size = 160
-classes = ('circle', 'square', 'triangle', 'cross')
-metainfo = dict(
-    classes=classes,
-    palette=[(220, 20, 60), (0, 128, 255), (0, 200, 0), (255, 165, 0)])
 backend_args = None
 
 train_pipeline = [
@@ -40,7 +37,6 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        metainfo=metainfo,
         ann_file='annotations/train.json',
         data_prefix=dict(img='train/'),
         filter_cfg=dict(filter_empty_gt=True, min_size=4),
@@ -55,7 +51,6 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        metainfo=metainfo,
         ann_file='annotations/val.json',
         data_prefix=dict(img='val/'),
         test_mode=True,
