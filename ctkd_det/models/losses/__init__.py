@@ -1,3 +1,4 @@
+from .dkd_loss import DKDLoss
 from .kd_loss import KDLoss
 
-__all__ = ['KDLoss']
+__all__ = ['KDLoss', 'DKDLoss']
