@@ -28,7 +28,6 @@ def _load(name):
 
 
 plot_tool = _load('plot_curves')
-bench_tool = _load('benchmark')
 
 
 def _experiment_cmd(root):
@@ -268,39 +267,6 @@ def test_plot_curves_cli(tmp_path, capsys):
     _png_size(out)
     with pytest.raises(SystemExit):
         plot_tool.main([str(tmp_path / 'nope'), '--out', out])
-
-
-# -- benchmark -------------------------------------------------------------------
-def test_benchmark_variant_list(monkeypatch, tmp_path):
-    names = [n for n, _ in bench_tool.default_configs()]
-    assert names[:4] == ['student', 'kd', 'ctkd-global', 'ctkd-instance']
-    fake = tmp_path / 'rlkd.py'
-    fake.write_text('')
-    monkeypatch.setattr(bench_tool, 'RLKD_CONFIG', str(fake))
-    assert bench_tool.default_configs()[-1] == ('rlkd', str(fake))
-    monkeypatch.setattr(bench_tool, 'RLKD_CONFIG', str(tmp_path / 'none.py'))
-    assert 'rlkd' not in [n for n, _ in bench_tool.default_configs()]
-    assert bench_tool.parse_config_arg([f'x={fake}', str(fake)]) == \
-        [('x', str(fake)), ('rlkd', str(fake))]
-    with pytest.raises(FileNotFoundError):
-        bench_tool.parse_config_arg(['x=/no/such/config.py'])
-
-
-def test_benchmark_tiny_run(tmp_path):
-    """Two variants, one timed round, tiny batch: the result's shape."""
-    student = osp.join(SHAPES, 'faster-rcnn_r18_fpn_shapes.py')
-    kd = osp.join(SHAPES, 'faster-rcnn_r50-to-r18_fpn_kd_cpu_shapes.py')
-    args = bench_tool.parse_args([
-        '--configs', f'student={student}', f'kd={kd}', '--steps', '1',
-        '--warmup', '0', '--batch-size', '1', '--size', '64', '--no-memory'])
-    res = bench_tool.run(args, log=lambda m: None)
-    assert list(res['variants']) == ['student', 'kd']
-    for v in res['variants'].values():
-        assert v['median_s'] > 0 and len(v['times_s']) == 1
-        assert {'ratio_to_kd', 'ratio_to_student', 'paired_ratio_to_kd',
-                'cpu_ratio_to_kd'} <= set(v)
-    assert res['variants']['kd']['ratio_to_kd'] == pytest.approx(1.0)
-    assert '| student |' in bench_tool.format_table(res)
 
 
 # -- kd_ablation -----------------------------------------------------------------
