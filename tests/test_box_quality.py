@@ -4,6 +4,8 @@ import json
 import os
 import os.path as osp
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -16,8 +18,8 @@ from ctkd_det.apis import last_checkpoint
 from ctkd_det.experiments import box_quality
 from ctkd_det.models.detectors import KDTwoStageDetector
 
-from _kd_runs import (make_tiny_shapes, one_torch_thread, save_tiny_teacher,
-                      tiny_ctkd_cfg)
+from _kd_runs import (REPO, make_tiny_shapes, one_thread_env,
+                      one_torch_thread, save_tiny_teacher, tiny_ctkd_cfg)
 
 
 def test_box_quality_matching_by_hand():
@@ -169,3 +171,21 @@ def test_box_quality_does_not_read_the_teacher(trained_run, tmp_path):
         if not k.startswith('teacher.'):
             assert torch.equal(v, ckpt[k]), k
     assert not model.training
+
+
+def test_box_quality_cli(trained_run):
+    """tools/box_quality.py: a line per run, then the table per parent dir."""
+    run = trained_run['work']
+    proc = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'box_quality.py'), run,
+         '--group-by-parent'], capture_output=True, text=True,
+        env=one_thread_env(), timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    result = box_quality.evaluate_run(run)
+    # (pycocotools prints its own lines too)
+    assert [ln for ln in lines if ln.startswith(f'{run}: ')] == \
+        [box_quality.format_result(run, result)]
+    parent = osp.basename(osp.dirname(run))
+    assert lines[-3:] == box_quality.format_table(
+        {parent: [result]}).splitlines()
