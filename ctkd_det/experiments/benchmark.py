@@ -135,7 +135,6 @@ def round_order(names: List[str], r: int) -> List[str]:
 def load_config(path: str, size: int, data_root: Optional[str] = None):
     """The config at ``size`` px on ``data_root``, teacher randomly
     initialised (``teacher_ckpt=None``)."""
-    import ctkd_det  # noqa: F401  registers modules
     from mmengine.config import Config
 
     from ctkd_det.apis import set_data_root, set_img_size
