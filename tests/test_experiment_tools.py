@@ -28,7 +28,6 @@ def _load(name):
 
 
 plot_tool = _load('plot_curves')
-bench_tool = _load('benchmark')
 
 
 def _experiment_cmd(root):
@@ -270,39 +269,6 @@ def test_plot_curves_cli(tmp_path, capsys):
         plot_tool.main([str(tmp_path / 'nope'), '--out', out])
 
 
-# -- benchmark -------------------------------------------------------------------
-def test_benchmark_variant_list(monkeypatch, tmp_path):
-    names = [n for n, _ in bench_tool.default_configs()]
-    assert names[:4] == ['student', 'kd', 'ctkd-global', 'ctkd-instance']
-    fake = tmp_path / 'rlkd.py'
-    fake.write_text('')
-    monkeypatch.setattr(bench_tool, 'RLKD_CONFIG', str(fake))
-    assert bench_tool.default_configs()[-1] == ('rlkd', str(fake))
-    monkeypatch.setattr(bench_tool, 'RLKD_CONFIG', str(tmp_path / 'none.py'))
-    assert 'rlkd' not in [n for n, _ in bench_tool.default_configs()]
-    assert bench_tool.parse_config_arg([f'x={fake}', str(fake)]) == \
-        [('x', str(fake)), ('rlkd', str(fake))]
-    with pytest.raises(FileNotFoundError):
-        bench_tool.parse_config_arg(['x=/no/such/config.py'])
-
-
-def test_benchmark_tiny_run(tmp_path):
-    """Two variants, one timed round, tiny batch: the result's shape."""
-    student = osp.join(SHAPES, 'faster-rcnn_r18_fpn_shapes.py')
-    kd = osp.join(SHAPES, 'faster-rcnn_r50-to-r18_fpn_kd_cpu_shapes.py')
-    args = bench_tool.parse_args([
-        '--configs', f'student={student}', f'kd={kd}', '--steps', '1',
-        '--warmup', '0', '--batch-size', '1', '--size', '64', '--no-memory'])
-    res = bench_tool.run(args, log=lambda m: None)
-    assert list(res['variants']) == ['student', 'kd']
-    for v in res['variants'].values():
-        assert v['median_s'] > 0 and len(v['times_s']) == 1
-        assert {'ratio_to_kd', 'ratio_to_student', 'paired_ratio_to_kd',
-                'cpu_ratio_to_kd'} <= set(v)
-    assert res['variants']['kd']['ratio_to_kd'] == pytest.approx(1.0)
-    assert '| student |' in bench_tool.format_table(res)
-
-
 # -- kd_ablation -----------------------------------------------------------------
 def test_ablation_trains_on_table_data_and_evaluates_on_dev(tmp_path):
     """The KD ablation must never see the table's val split: its runs train on the
@@ -359,87 +325,3 @@ def test_ablation_trains_on_table_data_and_evaluates_on_dev(tmp_path):
     tmax = {name: ablation.make_config(name, 0, args).model.temperature.t_max
             for name in ('ctkd-global', 'ctkd-global-tmax4')}
     assert tmax == {'ctkd-global': 21.0, 'ctkd-global-tmax4': 4.0}
-
-
-# -- box_quality ------------------------------------------------------------------
-box_quality = _load('box_quality')
-
-
-def test_box_quality_matching_by_hand():
-    """Greedy matching by score, per class, IoU >= 0.5, each object once."""
-    import numpy as np
-    gt = np.array([[0, 0, 10, 10], [20, 20, 30, 30], [0, 0, 10, 10]], float)
-    gt_labels = np.array([0, 0, 1])
-    pred = np.array([[0, 0, 10, 10],      # class 0, exact: TP, IoU 1
-                     [0, 0, 10, 8],       # class 0, duplicate of it: FP (0.8)
-                     [20, 20, 30, 26],    # class 0, loose: TP, IoU 0.6
-                     [40, 40, 50, 50],    # class 0, nowhere: FP, IoU 0
-                     [0, 0, 10, 10]], float)  # class 2: no such object
-    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
-    labels = np.array([0, 0, 0, 0, 2])
-    tp, n_gt, pairs = box_quality.match_image(pred, scores, labels, gt,
-                                              gt_labels)
-    assert n_gt == 3 and tp == pytest.approx([1.0, 0.6])
-    assert sorted(pairs) == pytest.approx(sorted(
-        [(0.9, 1.0), (0.8, 0.8), (0.7, 0.6), (0.6, 0.0), (0.5, 0.0)]))
-    # a lower-scored exact box does not steal the match of a higher one
-    tp, _, _ = box_quality.match_image(pred[[2, 0]], np.array([0.9, 0.1]),
-                                       np.array([0, 0]), gt[:2], gt_labels[:2])
-    assert tp == pytest.approx([0.6, 1.0])
-    s = box_quality.summarise([1.0, 0.6, 0.8], [(0.9, 0.9), (0.5, 0.5),
-                                                (0.1, 0.2), (0.01, 1.0)])
-    assert s['iou_tp'] == pytest.approx(0.8) and s['n_tp'] == 3
-    assert s['r75_over_r50'] == pytest.approx(2 / 3)
-    assert s['rank'] == pytest.approx(1.0)  # score < 0.05 left out
-
-
-@pytest.mark.parametrize('pipeline', ['as trained', 'annotations resized'])
-def test_box_quality_compares_boxes_in_original_image_pixels(
-        experiment, monkeypatch, tmp_path, pipeline):
-    """A detector that outputs the val annotations (original-image pixels)
-    must score IoU 1 on every object, also when the val pipeline loads the
-    annotations before a Resize (mmdet then packs resized ground truth)."""
-    import shutil
-
-    import torch
-    from mmdet.models.detectors import FasterRCNN
-    from mmengine.config import Config
-    from mmengine.structures import InstanceData
-    run = next(r for r in experiment['result']['runs']
-               if r['method'] == 'none')['work_dir']
-    cfg = Config.fromfile(osp.join(run, 'config.py'))
-    if pipeline == 'annotations resized':
-        pipe = cfg.val_dataloader.dataset.pipeline
-        load = next(t for t in pipe if t['type'] == 'LoadAnnotations')
-        pipe.remove(load)
-        pipe.insert(1, load)  # before Resize
-        next(t for t in pipe if t['type'] == 'Resize')['scale'] = (32, 32)
-        shutil.copy(osp.join(run, 'last_checkpoint'), tmp_path)
-        cfg.dump(str(tmp_path / 'config.py'))
-        run = str(tmp_path)
-    ds = cfg.val_dataloader.dataset
-    with open(osp.join(ds.data_root, ds.ann_file)) as f:
-        coco = json.load(f)
-    anns = {}
-    for a in coco['annotations']:
-        x, y, w, h = a['bbox']
-        anns.setdefault(a['image_id'], []).append(
-            ([x, y, x + w, y + h], a['category_id'] - 1))
-    original = FasterRCNN.test_step
-
-    def oracle(self, data):
-        samples = original(self, data)
-        for s in samples:
-            boxes, labels = zip(*anns[s.metainfo['img_id']])
-            s.pred_instances = InstanceData(
-                bboxes=torch.tensor(boxes, dtype=torch.float32),
-                labels=torch.tensor(labels), scores=torch.ones(len(labels)))
-        return samples
-
-    monkeypatch.setattr(FasterRCNN, 'test_step', oracle)
-    out = box_quality.evaluate_run(run)
-    assert out['n_tp'] == len(coco['annotations']) > 0
-    assert out['iou_tp'] == pytest.approx(1.0, abs=1e-5)
-    assert out['r75_over_r50'] == 1.0
-    if pipeline == 'as trained':
-        assert out['loss_bbox'] > 0  # from the run's training log

@@ -1,11 +1,11 @@
-"""tools/export_student.py end to end: a short CTKD run on tiny shapes data, export,
-then mmengine's Runner (``runner.test()``) and mmdet's ``DetInferencer`` use the
-exported student in a python process in which ``ctkd_det`` cannot be imported."""
+"""Student export (ctkd_det.apis.export; CLI tools/export_student.py) end to end:
+a short CTKD run on tiny shapes data, export through the CLI, then mmengine's
+Runner (``runner.test()``) and mmdet's ``DetInferencer`` use the exported student
+in a python process in which ``ctkd_det`` cannot be imported."""
 import json
 import os
 import os.path as osp
 import re
-import runpy
 import socket
 import subprocess
 import sys
@@ -17,6 +17,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from ctkd_det.apis import last_checkpoint, read_scalars
+from ctkd_det.apis.export import export
 from ctkd_det.datasets import SHAPES_CLASSES
 
 from _kd_runs import (REPO, make_tiny_shapes, one_thread_env,
@@ -204,7 +205,6 @@ def test_exported_student_in_two_processes_with_dist_test_sh(exported,
 
 
 def test_export_with_explicit_config_and_errors(exported, tmp_path):
-    export = runpy.run_path(EXPORT)['export']
     cfg_path = str(tmp_path / 'train.py')
     exported['cfg'].dump(cfg_path)
     info = export(exported['ckpt'], str(tmp_path / 'out'), config=cfg_path)
@@ -217,3 +217,21 @@ def test_export_with_explicit_config_and_errors(exported, tmp_path):
     torch.save(dict(state_dict={'x': torch.zeros(1)}), bare)
     with pytest.raises(RuntimeError, match='pass --config'):
         export(bare, str(tmp_path / 'out2'))
+
+
+def test_export_of_a_wrapped_model_checkpoint(exported, tmp_path):
+    """``module.``-prefixed keys (a DDP-wrapped model's state dict): the student's
+    keys lose the prefix, and only the non-student keys are reported dropped."""
+    ckpt = torch.load(exported['ckpt'], map_location='cpu', weights_only=False)
+    ckpt['state_dict'] = {f'module.{k}': v
+                          for k, v in ckpt['state_dict'].items()}
+    wrapped = str(tmp_path / 'wrapped.pth')
+    torch.save(ckpt, wrapped)
+    info = export(wrapped, str(tmp_path / 'out'))
+    assert info['dropped'] == ['module.temperature.theta']
+    saved = torch.load(info['checkpoint'], map_location='cpu',
+                       weights_only=True)['state_dict']
+    reference = torch.load(osp.join(exported['out'], 'student.pth'),
+                           map_location='cpu', weights_only=True)['state_dict']
+    assert list(saved) == list(reference)
+    assert all(torch.equal(saved[k], reference[k]) for k in saved)

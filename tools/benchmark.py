@@ -1,15 +1,5 @@
 r"""Training-step cost of distillation: student alone vs KD vs CTKD (vs RLKD).
 
-On one fixed batch (generated shapes images through the config's train pipeline;
-``model.train_step`` runs the data preprocessor), times a full training step --
-forward, backward and optimizer step through the optim wrapper the Runner would
-build (``mmengine.optim.build_optim_wrapper`` on ``cfg.optim_wrapper``, paramwise
-settings included), plus the ``.item()`` of the logged values that the Runner's
-message hub does -- for each variant, interleaved (A B C D A B C D ...) after
-warm-up rounds, the order rotated every round (A B C D, B C D A, ...), so that
-drift in machine load hits every variant alike and no variant always follows
-the same other one.
-
     python tools/benchmark.py --steps 20 --warmup 3 --out results.json
     python tools/benchmark.py --device cuda --steps 50
     python tools/benchmark.py --threads 1 --aa   # + an A/A control (kd twice)
@@ -18,584 +8,42 @@ the same other one.
         kd=configs/shapes/faster-rcnn_r50-to-r18_fpn_kd_cpu_shapes.py
     python tools/benchmark.py --breakdown     # where the time of a KD step goes
 
-Reported per variant: median / mean / min step time, the ratio of its median to
-vanilla KD's and to the student's (the issue's acceptance criterion: CTKD-global
-<= 1.02x KD, CTKD-instance <= 1.05x KD), the median of the per-round ratios (paired,
-more robust on a loaded machine), and peak memory:
-
-* ``--device cuda``: ``torch.cuda.max_memory_allocated`` over the variant's steps
-  (tensors allocated by PyTorch on the GPU, caching-allocator slack excluded).
-* CPU: peak resident set size (``resource.getrusage(...).ru_maxrss``) of a fresh
-  child process that builds only that variant and runs a few steps; reported
-  both in total (interpreter + libraries + models + data) and as the increase
-  caused by the training steps over the process's peak right after building the
-  model (activations, gradients, optimizer state). ``--no-memory`` skips it.
-
-RLKD (``RLTemperature``, when its config exists): timed acting (the agent samples
-T per RoI and its transitions are collected every step, as RLTemperatureHook
-does); the PPO update that the hook runs every ``update_interval`` iterations is
-not part of ``train_step`` and not included.
-
-Weights do not change the cost, so distillation variants get a randomly
-initialised teacher (``teacher_ckpt=None``). Each step runs the teacher forward
-anew: nothing is cached across steps. Learnable temperatures get ``lambda_ = 1``
-(the post-curriculum state; the compute is the same for any lambda). The learning
-rate is the schedule's first-iteration value (``lr * LinearLR.start_factor``) so
-that many steps on one batch stay finite; it does not change the cost.
+The library (what is measured, and how) is ctkd_det.experiments.benchmark.
 """
 import argparse
 import json
-import math
 import os
 import os.path as osp
-import platform
-import resource
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
-from typing import Dict, List, Optional
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
-
-SHAPES = osp.join(REPO, 'configs', 'shapes')
-DEFAULT_CONFIGS = [
-    ('student', osp.join(SHAPES, 'faster-rcnn_r18_fpn_shapes.py')),
-    ('kd', osp.join(SHAPES, 'faster-rcnn_r50-to-r18_fpn_kd_cpu_shapes.py')),
-    ('ctkd-global',
-     osp.join(SHAPES, 'faster-rcnn_r50-to-r18_fpn_ctkd-global_cpu_shapes.py')),
-    ('ctkd-instance',
-     osp.join(SHAPES, 'faster-rcnn_r50-to-r18_fpn_ctkd-instance_cpu_shapes.py')),
-]
-RLKD_CONFIG = osp.join(SHAPES, 'faster-rcnn_r50-to-r18_fpn_rlkd_cpu_shapes.py')
-# the issue's acceptance criterion: median step time relative to vanilla KD
-CRITERIA = {'ctkd-global': 1.02, 'ctkd-instance': 1.05}
-
-
-def default_configs() -> List[tuple]:
-    """Student, KD, CTKD global/instance, and RLKD when its config exists."""
-    configs = list(DEFAULT_CONFIGS)
-    if osp.isfile(RLKD_CONFIG):
-        configs.append(('rlkd', RLKD_CONFIG))
-    return configs
-
-
-def parse_config_arg(items: List[str]) -> List[tuple]:
-    """``name=path`` items (a bare path is named after its file)."""
-    out = []
-    for item in items:
-        name, sep, path = item.partition('=')
-        if not sep:
-            name, path = osp.splitext(osp.basename(item))[0], item
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'--configs: {path} not found')
-        out.append((name, path))
-    names = [n for n, _ in out]
-    if len(set(names)) != len(names):
-        raise ValueError(f'--configs: duplicate names {names}')
-    return out
-
-
-# -- building ------------------------------------------------------------------
-
-
-def load_config(path: str, size: int, data_root: Optional[str] = None):
-    import ctkd_det  # noqa: F401  registers modules
-    from mmengine.config import Config
-
-    from ctkd_det.apis import set_data_root, set_img_size
-    cfg = Config.fromfile(path)
-    if data_root is not None:
-        set_data_root(cfg, data_root)
-    set_img_size(cfg, size)
-    if 'teacher_config' in cfg.model:  # a distillation detector
-        cfg.model.teacher_ckpt = None  # timing does not depend on weights
-    return cfg
-
-
-def make_batch(cfg, data_root: str, batch_size: int):
-    """The first ``batch_size`` training images through the config's train
-    pipeline, collated as the Runner's dataloader does (``pseudo_collate``)."""
-    from mmengine.dataset import pseudo_collate
-    from mmengine.registry import init_default_scope
-
-    from mmdet.registry import DATASETS
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    dataset = DATASETS.build(cfg.train_dataloader.dataset)
-    if len(dataset) < batch_size:
-        raise RuntimeError(f'{len(dataset)} images for a batch of {batch_size}')
-    return pseudo_collate([dataset[i] for i in range(batch_size)])
-
-
-def build_variant(cfg, device: str):
-    """Model (weights initialised as the Runner does) and its optim wrapper."""
-    from mmengine.optim import build_optim_wrapper
-    from mmengine.registry import init_default_scope
-
-    from mmdet.registry import MODELS
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    import torch
-    model = MODELS.build(cfg.model)
-    # the student's initialisation must not depend on how many random numbers
-    # the temperature module drew while being built (see _same_weights)
-    torch.manual_seed(0)
-    model.init_weights()
-    model = model.to(device)
-    model.train()
-    temperature = getattr(model, 'temperature', None)
-    if temperature is not None and hasattr(temperature, 'lambda_'):
-        temperature.lambda_ = 1.0
-    if temperature is not None and hasattr(temperature, 'acting'):
-        # RLTemperature: past its warm-up, the agent acts every step (what
-        # RLTemperatureHook switches on); see train_step for the rest
-        temperature.acting = True
-    optim_cfg = cfg.optim_wrapper.copy()
-    optim_cfg.optimizer = optim_cfg.optimizer.copy()
-    start = [s.get('start_factor', 1.0) for s in cfg.get('param_scheduler', [])
-             if s.get('type') == 'LinearLR']
-    if start and 'lr' in optim_cfg.optimizer:
-        optim_cfg.optimizer.lr = optim_cfg.optimizer.lr * start[0]
-    optim_wrapper = build_optim_wrapper(model, optim_cfg)
-    return model, optim_wrapper
-
-
-def _same_weights(models) -> None:
-    """Give every variant the first one's student (and teacher) weights.
-
-    Seeding alone is not enough: temperature modules built with random
-    initialisation (the instance MLP, the RL agent) consume random numbers
-    before ``init_weights``, so the students would start from different weights,
-    propose different boxes and sample different foreground/background RoIs --
-    a different workload, measured at up to ~10 % of a step.
-    """
-    import torch
-    ref = models[0].state_dict()
-    teacher_ref = next((m.teacher.state_dict() for m in models
-                        if hasattr(m, 'teacher')), None)
-    with torch.no_grad():
-        for m in models[1:]:
-            own = m.state_dict()
-            common = {k: v for k, v in ref.items()
-                      if k in own and own[k].shape == v.shape
-                      and not k.startswith('temperature.')}
-            m.load_state_dict(common, strict=False)
-        for m in models:
-            if hasattr(m, 'teacher') and teacher_ref is not None:
-                m.teacher.load_state_dict(teacher_ref)
-
-
-def train_step(model, optim_wrapper, data, device: str) -> Dict[str, float]:
-    """One Runner training iteration's model work, synchronised."""
-    import torch
-    temp = getattr(model, 'temperature', None)
-    rl = getattr(temp, 'acting', False) and hasattr(temp, 'begin_step')
-    if rl:  # RLTemperatureHook's per-iteration work: collect the transitions
-        temp.begin_step()
-    log_vars = model.train_step(data, optim_wrapper)
-    if rl:
-        temp.end_step()
-    # the Runner's message hub .item()s every logged value (a device sync)
-    values = {k: float(v.item()) if hasattr(v, 'item') else float(v)
-              for k, v in log_vars.items()}
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
-    return values
-
-
-def _shapes_root(tmp: str, batch_size: int, size: int) -> str:
-    from ctkd_det.datasets import make_shapes
-    root = osp.join(tmp, 'shapes')
-    make_shapes(root, num_train=batch_size, num_val=1, size=size, seed=0)
-    return root
-
-
-# -- memory (CPU: one child process per variant) ---------------------------------
-def _peak_rss_mb() -> float:
-    """Peak resident set size of this process, in MiB.
-
-    Linux: ``VmHWM`` of /proc/self/status -- the high-water mark of this
-    process's own address space. ``ru_maxrss`` is not used there because Linux
-    carries it over fork + exec, so a child of a big parent would report the
-    parent's peak. Elsewhere: ``resource.getrusage(RUSAGE_SELF).ru_maxrss``.
-    """
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / 1024 ** 2 if sys.platform == 'darwin' else rss / 1024
-
-
-def _current_rss_mb() -> float:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) / 1024
-    raise OSError('no VmRSS in /proc/self/status')
-
-
-def _reset_peak_rss() -> bool:
-    """Reset the Linux high-water mark to the current RSS (clear_refs 5)."""
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return True
-    except OSError:
-        return False
-
-
-def memory_child(name: str, path: str, args) -> dict:
-    """Run inside a fresh process: build one variant, run a few steps, report
-    the peak RSS after building and during the steps."""
-    import gc
-
-    import torch
-    _quiet_logs()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    with tempfile.TemporaryDirectory() as tmp:
-        root = _shapes_root(tmp, args.batch_size, args.size)
-        cfg = load_config(path, args.size, root)
-        data = make_batch(cfg, root, args.batch_size)
-        torch.manual_seed(0)
-        model, optim_wrapper = build_variant(cfg, 'cpu')
-        gc.collect()
-        built_peak = _peak_rss_mb()
-        # from here on the high-water mark covers the steps only
-        base = _current_rss_mb() if _reset_peak_rss() else built_peak
-        for _ in range(args.memory_steps):
-            train_step(model, optim_wrapper, data, 'cpu')
-        peak = _peak_rss_mb()
-    return dict(name=name, peak_rss_mb=max(peak, built_peak),
-                steps_peak_rss_mb=peak, built_rss_mb=base,
-                step_rss_delta_mb=peak - base)
-
-
-def measure_memory_cpu(configs, args, log) -> Dict[str, dict]:
-    out = {}
-    for name, path in configs:
-        cmd = [sys.executable, osp.abspath(__file__), '--memory-child',
-               f'{name}={path}', '--batch-size', str(args.batch_size),
-               '--size', str(args.size), '--memory-steps',
-               str(args.memory_steps)]
-        if args.threads:
-            cmd += ['--threads', str(args.threads)]
-        log(f'memory: {name} (child process, {args.memory_steps} steps)')
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-        lines = [ln for ln in proc.stdout.splitlines()
-                 if ln.startswith('MEMORY ')]
-        if proc.returncode != 0 or not lines:
-            log(f'memory: {name} failed: {proc.stderr[-2000:]}')
-            continue
-        out[name] = json.loads(lines[-1][len('MEMORY '):])
-    return out
-
-
-# -- breakdown (where a step's time goes) ----------------------------------------
-class _Breakdown:
-    """Times the parts of each variant's steps: forward parts by wrapping the
-    model's methods (one set of patches; ``active`` says whose step runs);
-    backward + optimizer + logging = step - forward. Interleaved like the main
-    measurement."""
-
-    def __init__(self, variants: dict, device: str):
-        self.variants, self.device = variants, device
-        self.active = None
-        self.totals = {n: {} for n in variants}
-
-    def _sync(self):
-        if self.device.startswith('cuda'):
-            import torch
-            torch.cuda.synchronize()
-
-    def wrap(self, key, fn):
-        def timed(*a, **kw):
-            self._sync()
-            t0 = time.perf_counter()
-            out = fn(*a, **kw)
-            self._sync()
-            self.totals[self.active].setdefault(key, []).append(
-                time.perf_counter() - t0)
-            return out
-        return timed
-
-    def run(self, data, rounds: int) -> Dict[str, Dict[str, float]]:
-        import torch
-        from mmdet.models.detectors import TwoStageDetector
-        orig_loss, orig_quantile = TwoStageDetector.loss, torch.quantile
-        # the student's own losses: mmdet's TwoStageDetector.loss
-        TwoStageDetector.loss = self.wrap('student losses (fwd)', orig_loss)
-        torch.quantile = self.wrap('kd_temp quantiles (fwd)', orig_quantile)
-        patched = []  # (object, attribute) set on instances
-        for v in self.variants.values():
-            m = v['model']
-            items = [(m, 'forward', 'forward total')]
-            if hasattr(m, 'teacher_logits'):
-                items += [(m, 'teacher_logits', 'teacher (fwd)'),
-                          (m, 'kd_losses', 'kd_losses: T + loss + log (fwd)'),
-                          (m.temperature, 'forward', 'temperature module (fwd)'),
-                          (m.distill_loss, 'forward', 'KD loss (fwd)')]
-            for obj, attr, key in items:
-                setattr(obj, attr, self.wrap(key, getattr(obj, attr)))
-                patched.append((obj, attr))
-        step = self.wrap('step total', train_step)
-        try:
-            names = list(self.variants)
-            for r in range(rounds):
-                for name in names[r % len(names):] + names[:r % len(names)]:
-                    v = self.variants[name]
-                    self.active = name
-                    step(v['model'], v['optim'], data, self.device)
-        finally:
-            TwoStageDetector.loss, torch.quantile = orig_loss, orig_quantile
-            for obj, attr in patched:
-                obj.__dict__.pop(attr, None)
-        out = {}
-        for name, totals in self.totals.items():
-            med = {k: statistics.median(t) for k, t in totals.items()}
-            med['backward + optimizer + log (step - forward)'] = \
-                med['step total'] - med['forward total']
-            out[name] = med
-        return out
-
-
-def kd_losses_microbench(model, device, rois, steps=50) -> Optional[float]:
-    """Median seconds of ``kd_losses`` forward + backward alone (temperature
-    module, KD loss, quantile logging) on random ``(rois, C)`` logits: what the
-    temperature adds over fixed-T KD, free of the detector's noise."""
-    import torch
-    if not hasattr(model, 'kd_losses'):
-        return None
-    c = model.roi_head.bbox_head.num_classes + 1
-    s = torch.randn(rois, c, device=device, requires_grad=True)
-    t = torch.randn(rois, c, device=device)
-
-    def once():
-        model.kd_losses(s, t)['loss_kd'].backward()
-        if device.startswith('cuda'):
-            torch.cuda.synchronize()
-
-    for _ in range(5):
-        once()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        once()
-        times.append(time.perf_counter() - t0)
-    model.zero_grad(set_to_none=True)
-    return statistics.median(times)
-
-
-def _rcnn_samples(model) -> int:
-    try:
-        return int(model.train_cfg['rcnn']['sampler']['num'])
-    except (KeyError, TypeError):
-        return 512
-
-
-# -- main ------------------------------------------------------------------------
-def _quiet_logs():
-    """mmengine's INFO lines (paramwise options ...) would bury the results."""
-    from mmengine.logging import MMLogger
-    MMLogger.get_instance('benchmark', log_level='WARNING')
-
-
-def run(args, log=print) -> dict:
-    import torch
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = args.device
-    if device.startswith('cuda') and not torch.cuda.is_available():
-        raise RuntimeError('--device cuda but CUDA is not available')
-    configs = parse_config_arg(args.configs) if args.configs \
-        else default_configs()
-    if args.aa:
-        kd = dict(configs).get('kd')
-        if kd is None:
-            raise ValueError('--aa needs a variant named kd')
-        configs = configs + [('kd-copy', kd)]
-    names = [n for n, _ in configs]
-    log('variants: ' + ', '.join(f'{n} ({osp.relpath(p, REPO)})'
-                                 for n, p in configs))
-    log(f'device {device}, torch {torch.__version__}, {torch.get_num_threads()} '
-        f'threads, batch {args.batch_size} x {args.size}px, {args.warmup} '
-        f'warm-up + {args.steps} timed rounds')
-    load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else 0.0
-    if device == 'cpu' and torch.get_num_threads() > 1 and \
-            load > 0.5 * (os.cpu_count() or 1):
-        log(f'note: the machine is busy (load {load:.1f} on {os.cpu_count()} '
-            f'CPUs): with {torch.get_num_threads()} threads per step, other jobs '
-            'stall every parallel region and timings scatter by tens of %; '
-            '--threads 1 (and --aa for the noise floor) gives usable ratios')
-
-    with tempfile.TemporaryDirectory() as tmp:
-        root = _shapes_root(tmp, args.batch_size, args.size)
-        variants = {}
-        data = None
-        for name, path in configs:
-            cfg = load_config(path, args.size, root)
-            if data is None:  # one fixed batch, the same for every variant
-                data = make_batch(cfg, root, args.batch_size)
-            # the same seed for every variant: the students (and teachers) start
-            # from the same weights, so proposals and sampled RoIs match
-            torch.manual_seed(0)
-            model, optim_wrapper = build_variant(cfg, device)
-            variants[name] = dict(model=model, optim=optim_wrapper, path=path)
-
-    _same_weights([v['model'] for v in variants.values()])
-
-    times = {n: [] for n in names}
-    cpu_times = {n: [] for n in names}
-    peak_gpu = {n: 0 for n in names}
-    for r in range(args.warmup + args.steps):
-        # interleaved, the order rotated every round (A B C, B C A, C A B, ...):
-        # no variant always runs right after the same other one
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            v = variants[name]
-            if device.startswith('cuda'):
-                torch.cuda.synchronize()
-                torch.cuda.reset_peak_memory_stats()
-            c0, t0 = time.process_time(), time.perf_counter()
-            values = train_step(v['model'], v['optim'], data, device)
-            dt, dc = time.perf_counter() - t0, time.process_time() - c0
-            if device.startswith('cuda'):
-                peak_gpu[name] = max(peak_gpu[name],
-                                     torch.cuda.max_memory_allocated())
-            bad = [k for k, val in values.items()
-                   if k.startswith('loss') and not math.isfinite(val)]
-            if bad:
-                log(f'warning: {name}: non-finite {bad} at round {r}')
-            if r >= args.warmup:
-                times[name].append(dt)
-                cpu_times[name].append(dc)
-        if r >= args.warmup:
-            log(f'round {r - args.warmup + 1}/{args.steps}: ' + ', '.join(
-                f'{n} {times[n][-1]:.3f}s' for n in names))
-        else:
-            log(f'warm-up {r + 1}/{args.warmup}')
-
-    result = dict(
-        device=device,
-        device_name=(torch.cuda.get_device_name() if device.startswith('cuda')
-                     else platform.processor() or platform.machine()),
-        cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
-        load_average=list(os.getloadavg()) if hasattr(os, 'getloadavg')
-        else None,
-        torch=torch.__version__, batch_size=args.batch_size, size=args.size,
-        steps=args.steps, warmup=args.warmup, variants={})
-    med = {n: statistics.median(times[n]) for n in names}
-    cpu_med = {n: statistics.median(cpu_times[n]) for n in names}
-    for name in names:
-        t = times[name]
-        entry = dict(config=osp.relpath(variants[name]['path'], REPO),
-                     median_s=med[name], mean_s=statistics.fmean(t),
-                     min_s=min(t), max_s=max(t), cpu_median_s=cpu_med[name],
-                     times_s=t, cpu_times_s=cpu_times[name])
-        for ref in ('kd', 'student'):
-            if ref in med:
-                entry[f'ratio_to_{ref}'] = med[name] / med[ref]
-                entry[f'paired_ratio_to_{ref}'] = statistics.median(
-                    a / b for a, b in zip(t, times[ref]))
-                entry[f'cpu_ratio_to_{ref}'] = cpu_med[name] / cpu_med[ref]
-        if device.startswith('cuda'):
-            entry['peak_memory_mb'] = peak_gpu[name] / 1024 ** 2
-            entry['memory_measure'] = ('torch.cuda.max_memory_allocated over '
-                                       "the variant's steps (MiB)")
-        result['variants'][name] = entry
-
-    if not device.startswith('cuda') and not args.no_memory:
-        mem = measure_memory_cpu(configs, args, log)
-        for name, m in mem.items():
-            result['variants'][name].update(
-                peak_memory_mb=m['peak_rss_mb'],
-                step_memory_delta_mb=m['step_rss_delta_mb'],
-                memory_measure=(
-                    'peak RSS (VmHWM, MiB) of a child process that builds only '
-                    'this variant (interpreter, libraries, model, teacher, data) '
-                    'and runs a few steps; delta = peak during the steps minus '
-                    'the RSS after building (activations, gradients, optimizer '
-                    'state, allocator growth)'))
-
-    result['criteria'] = {}
-    for name, limit in CRITERIA.items():
-        v = result['variants'].get(name)
-        if v is not None and 'ratio_to_kd' in v:
-            result['criteria'][name] = dict(
-                limit=limit, ratio=v['ratio_to_kd'],
-                paired_ratio=v['paired_ratio_to_kd'],
-                cpu_ratio=v['cpu_ratio_to_kd'],
-                passed=v['ratio_to_kd'] <= limit)
-
-    if args.breakdown:
-        rounds = max(3, args.steps // 2)
-        log(f'breakdown: {rounds} more interleaved rounds with timers')
-        result['breakdown'] = _Breakdown(variants, device).run(data, rounds)
-        for name in names:
-            model = variants[name]['model']
-            micro = kd_losses_microbench(
-                model, device, rois=args.batch_size * _rcnn_samples(model))
-            if micro is not None:
-                result['breakdown'][name][
-                    'kd_losses fwd+bwd alone (microbench)'] = micro
-    return result
-
-
-def format_table(result: dict) -> str:
-    rows = ['| variant | median step (s) | min (s) | x KD | x KD (paired) | '
-            'x KD (CPU time) | x student | peak memory (MiB) | '
-            'step memory (MiB) |',
-            '|---|---|---|---|---|---|---|---|---|']
-
-    def f(v, key, fmt):
-        return fmt.format(v[key]) if key in v else '-'
-    for name, v in result['variants'].items():
-        rows.append(
-            f'| {name} | {v["median_s"]:.3f} | {v["min_s"]:.3f} | '
-            f'{f(v, "ratio_to_kd", "{:.3f}")} | '
-            f'{f(v, "paired_ratio_to_kd", "{:.3f}")} | '
-            f'{f(v, "cpu_ratio_to_kd", "{:.3f}")} | '
-            f'{f(v, "ratio_to_student", "{:.3f}")} | '
-            f'{f(v, "peak_memory_mb", "{:.0f}")} | '
-            f'{f(v, "step_memory_delta_mb", "{:.0f}")} |')
-    lines = ['\n'.join(rows)]
-    for name, c in result.get('criteria', {}).items():
-        lines.append(
-            f'{name}: {c["ratio"]:.3f}x KD (paired {c["paired_ratio"]:.3f}x, '
-            f'CPU time {c["cpu_ratio"]:.3f}x), limit {c["limit"]:.2f}x: '
-            f'{"PASS" if c["passed"] else "FAIL"}')
-    for name, bd in result.get('breakdown', {}).items():
-        lines.append(f'breakdown {name} (median ms): ' + ', '.join(
-            f'{k} {v * 1000:.1f}' for k, v in bd.items()))
-    return '\n'.join(lines)
+from ctkd_det.experiments import benchmark
+from ctkd_det.experiments.benchmark import BenchmarkSettings
 
 
 def parse_args(argv=None):
+    d = BenchmarkSettings()
     p = argparse.ArgumentParser(
         description=__doc__.split('\n\n')[0],
-        epilog='\n\n'.join(__doc__.split('\n\n')[1:]),
+        epilog='\n\n'.join(__doc__.split('\n\n')[1:-1] +
+                           benchmark.__doc__.split('\n\n')[1:-1]),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--configs', nargs='+', metavar='NAME=CONFIG',
                    help='variants to time (default: student, kd, ctkd-global, '
                    'ctkd-instance, and rlkd when '
                    'configs/shapes/faster-rcnn_r50-to-r18_fpn_rlkd_cpu_shapes.py '
                    'exists); ratios need variants named kd / student')
-    p.add_argument('--steps', type=int, default=20,
+    p.add_argument('--steps', type=int, default=d.steps,
                    help='timed rounds (one step of every variant each)')
-    p.add_argument('--warmup', type=int, default=3, help='untimed rounds first')
-    p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
-    p.add_argument('--batch-size', type=int, default=8)
-    p.add_argument('--size', type=int, default=160, help='image side (px)')
-    p.add_argument('--threads', type=int, default=0,
+    p.add_argument('--warmup', type=int, default=d.warmup,
+                   help='untimed rounds first')
+    p.add_argument('--device', default=d.device, help='cpu, cuda or cuda:N')
+    p.add_argument('--batch-size', type=int, default=d.batch_size)
+    p.add_argument('--size', type=int, default=d.size, help='image side (px)')
+    p.add_argument('--threads', type=int, default=d.threads,
                    help="torch threads (default: torch's choice)")
     p.add_argument('--out', help='write the results as JSON here')
     p.add_argument('--no-memory', action='store_true',
                    help='CPU: skip the per-variant child processes for peak RSS')
-    p.add_argument('--memory-steps', type=int, default=3,
+    p.add_argument('--memory-steps', type=int, default=d.memory_steps,
                    help='steps per child process for the CPU memory peak')
     p.add_argument('--breakdown', action='store_true',
                    help='also time the parts of a step (teacher, temperature, '
@@ -605,7 +53,6 @@ def parse_args(argv=None):
                    'the kd variant (kd-copy); its ratio to kd is the noise floor '
                    'of the comparison (machine noise plus per-instance effects '
                    'such as memory layout)')
-    p.add_argument('--memory-child', help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.steps < 1 or args.warmup < 0:
         p.error('--steps must be >= 1 and --warmup >= 0')
@@ -614,13 +61,17 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.memory_child:
-        (name, path), = parse_config_arg([args.memory_child])
-        print('MEMORY ' + json.dumps(memory_child(name, path, args)))
-        return
-    _quiet_logs()
-    result = run(args, log=lambda m: print(m, flush=True))
-    print(format_table(result))
+    settings = BenchmarkSettings(
+        steps=args.steps, warmup=args.warmup, device=args.device,
+        batch_size=args.batch_size, size=args.size, threads=args.threads,
+        memory=not args.no_memory, memory_steps=args.memory_steps,
+        breakdown=args.breakdown, aa=args.aa)
+    configs = benchmark.parse_config_arg(args.configs) if args.configs \
+        else None
+    benchmark.quiet_logs()
+    result = benchmark.run(configs, settings,
+                           log=lambda m: print(m, flush=True))
+    print(benchmark.format_table(result))
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:

@@ -1,0 +1,1 @@
+"""Experiment drivers over the package: benchmarks, run evaluation, tables."""
