@@ -39,13 +39,14 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from mmengine.logging import MMLogger
 
-from ctkd_det.models.rl.dist_utils import all_min_int, broadcast_module
 from ctkd_det.models.rl.features import (STATE_DIM, instance_quality,
                                          instance_state)
 from ctkd_det.models.rl.ppo import PPOAgent
 from ctkd_det.models.rl.reward_decomposition import RewardDecomposition
 from ctkd_det.registry import MODELS
+from ctkd_det.utils.dist import all_min_int, broadcast_module
 from .base_temperature import BaseTemperature
+from .bounds import check_bounds, squash
 
 _BATCH_KEYS = ('states', 'actions', 'log_probs', 'values', 'quality')
 
@@ -90,10 +91,7 @@ class RLTemperature(BaseTemperature):
                  max_instances_per_step: Optional[int] = None,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        t_min, t_max = float(t_min), float(t_max)
-        if not (0 < t_min < t_max):
-            raise ValueError('RLTemperature: temperature bounds must satisfy 0 < '
-                             f't_min < t_max, got t_min={t_min}, t_max={t_max}')
+        t_min, t_max = check_bounds(t_min, t_max, 'RLTemperature')
         if not (t_min <= warmup_temperature <= t_max):
             raise ValueError(
                 f'RLTemperature: warmup_temperature={warmup_temperature} outside '
@@ -257,7 +255,7 @@ class RLTemperature(BaseTemperature):
         stats = self.agent.update(cat['states'], cat['actions'],
                                   cat['log_probs'], cat['values'], rewards,
                                   pool=pool)
-        temps = self.agent_temperature(cat['actions'])
+        temps = squash(cat['actions'], self.t_min, self.t_max)
         stats.update(
             decomposition_loss=decomposition_loss,
             focus_fraction=fraction,
@@ -265,9 +263,6 @@ class RLTemperature(BaseTemperature):
             rollout_temperature=float(temps.mean()),
             updates=float(self.agent.num_updates))
         return stats
-
-    def agent_temperature(self, actions: torch.Tensor) -> torch.Tensor:
-        return self.t_min + (self.t_max - self.t_min) * torch.sigmoid(actions)
 
     # -- synchronisation and checkpointing -------------------------------------
     def sync(self, src: int = 0) -> None:
