@@ -180,7 +180,7 @@ def test_bad_configs_fail_with_clear_errors(tmp_path):
 
 
 def test_teacher_config_from_mmdet_package_path():
-    from ctkd_det.models.detectors.kd_two_stage import load_teacher_config
+    from ctkd_det.models.detectors.teacher import load_teacher_config
     cfg = load_teacher_config('mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py')
     assert cfg.type == 'FasterRCNN' and cfg.backbone.depth == 101
 
