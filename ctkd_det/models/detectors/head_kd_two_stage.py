@@ -3,6 +3,7 @@ from torch import Tensor
 
 from mmdet.registry import MODELS
 
+from ctkd_det.models.recorders import RoIRecord
 from .kd_two_stage import KDTwoStageDetector
 
 
@@ -22,5 +23,5 @@ class HeadKDTwoStageDetector(KDTwoStageDetector):
     bbox-head forward; checkpoints hold :class:`KDTwoStageDetector`'s keys.
     """
 
-    def student_kd_logits(self, captured: dict) -> Tensor:
-        return self.roi_head.bbox_head(captured['bbox_feats'].detach())[0]
+    def student_kd_logits(self, record: RoIRecord) -> Tensor:
+        return self.roi_head.bbox_head(record.bbox_feats.detach())[0]

@@ -1,5 +1,4 @@
 """Logit distillation for two-stage detectors, with a pluggable temperature module."""
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional, Union
 
@@ -11,6 +10,7 @@ from mmdet.models.detectors import TwoStageDetector
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 
+from ctkd_det.models.recorders import RoIRecord, RoIRecorder
 from ctkd_det.models.temperature import build_temperature
 from ctkd_det.registry import MODELS
 from .teacher import (build_teacher, check_teacher_ckpt, load_teacher_config,
@@ -22,12 +22,15 @@ class KDTwoStageDetector(TwoStageDetector):
     """A two-stage detector (the student) distilled from a frozen teacher on RoI
     classification logits, with the KD temperature given by a temperature module.
 
-    In :meth:`loss` the student runs mmdet's own RPN and RoI-head losses; the RoIs its
-    RoI head sampled, ``(R, 5)``, and its class scores for them, ``(R, C + 1)``
-    (background included), are captured on the way (forward hooks, so the student
-    path is exactly mmdet's and nothing runs twice). The teacher then scores **the
-    same RoIs** with its own features and RoI head, the temperature module gives
-    ``T`` ``(R, 1)``, and ``distill_loss`` is added as ``loss_kd``.
+    In :meth:`loss` the student runs mmdet's own RPN and RoI-head losses; its
+    :class:`RoIRecorder` records on the way the RoIs its RoI head sampled,
+    ``(R, 5)``, its class scores for them, ``(R, C + 1)`` (background included),
+    and their training labels and IoUs (so the student path is exactly mmdet's
+    and nothing runs twice). The teacher then scores **the same RoIs** with its
+    own features and RoI head, the temperature module gives ``T`` ``(R, 1)``, and
+    ``distill_loss`` is added as ``loss_kd``. The step's record (without graph
+    and RoI features) stays available as ``last_roi_record`` (e.g. for
+    ``RLTemperatureHook``) until the next ``loss`` call.
 
     The teacher (built by ``teacher.py``) is not a submodule: it is absent from
     ``state_dict`` (checkpoints), ``parameters()`` (optimizer, DDP) and
@@ -95,6 +98,8 @@ class KDTwoStageDetector(TwoStageDetector):
             self.temperature = build_temperature(temperature)
         self.distill_loss = MODELS.build(distill_loss)
         self.kd_skipped_steps = 0
+        self.roi_recorder = RoIRecorder()
+        self.last_roi_record: Optional[RoIRecord] = None
 
     # -- teacher bookkeeping ------------------------------------------------
     def _apply(self, fn, *args, **kwargs):
@@ -108,36 +113,11 @@ class KDTwoStageDetector(TwoStageDetector):
         return self
 
     # -- distillation ---------------------------------------------------------
-    @contextmanager
-    def _capture_student_rois(self):
-        """Record the RoIs ``(R, 5)`` entering the student's bbox RoI extractor,
-        the RoI features entering its bbox head and the class scores
-        ``(R, C + 1)`` leaving it (first call each)."""
-        captured = {}
-
-        def rois_hook(module, args):
-            captured.setdefault('rois', args[1])
-
-        def scores_hook(module, args, output):
-            captured.setdefault('bbox_feats', args[0])
-            captured.setdefault('cls_score', output[0])
-
-        handles = [
-            self.roi_head.bbox_roi_extractor.register_forward_pre_hook(
-                rois_hook),
-            self.roi_head.bbox_head.register_forward_hook(scores_hook)
-        ]
-        try:
-            yield captured
-        finally:
-            for h in handles:
-                h.remove()
-
-    def student_kd_logits(self, captured: dict) -> Tensor:
+    def student_kd_logits(self, record: RoIRecord) -> Tensor:
         """The student's class scores ``(R, C + 1)`` the KD term is computed on:
         those of its RoI head's own forward, so the KD gradient reaches the
         whole student."""
-        return captured['cls_score']
+        return record.cls_score
 
     @torch.no_grad()
     def teacher_logits(self, batch_inputs: Tensor, rois: Tensor) -> Tensor:
@@ -174,11 +154,13 @@ class KDTwoStageDetector(TwoStageDetector):
 
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> dict:
-        with self._capture_student_rois() as captured:
+        self.last_roi_record = None
+        with self.roi_recorder.record(self.roi_head) as record:
             losses = super().loss(batch_inputs, batch_data_samples)
-        if 'rois' not in captured or 'cls_score' not in captured:
+        if record.rois is None or record.cls_score is None:
             raise RuntimeError('the student RoI head did not run its bbox head')
-        rois, s_logits = captured['rois'], self.student_kd_logits(captured)
-        t_logits = self.teacher_logits(batch_inputs, rois)
+        self.last_roi_record = record.detach()
+        s_logits = self.student_kd_logits(record)
+        t_logits = self.teacher_logits(batch_inputs, record.rois)
         losses.update(self.kd_losses(s_logits, t_logits))
         return losses
