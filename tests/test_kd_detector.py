@@ -1,11 +1,16 @@
 """KDTwoStageDetector: RoI alignment, teacher isolation, gradients, bad input."""
 import copy
+import os
+import os.path as osp
+import subprocess
+import sys
 
 import pytest
 import torch
 from mmengine.runner import save_checkpoint
 
 import ctkd_det  # noqa: F401
+import ctkd_det.experiments.head_kd  # noqa: F401  (registers HeadKD...)
 from ctkd_det.models import KDTwoStageDetector
 from ctkd_det.models.recorders import RoIRecorder
 from mmdet.registry import MODELS
@@ -258,6 +263,24 @@ def test_head_kd_keeps_the_kd_gradient_in_the_bbox_head():
                                                               rel=1e-4), name
     # not the regression branch: its output is not in the KD term
     assert head['roi_head.bbox_head.fc_reg.weight'] == 0
+
+
+def test_head_kd_is_registered_only_by_its_own_module():
+    """``import ctkd_det`` leaves the diagnostic out of the registry; a config
+    adds ``ctkd_det.experiments.head_kd`` to its ``custom_imports``."""
+    code = ("import ctkd_det\n"
+            "from mmdet.registry import MODELS\n"
+            "assert 'KDTwoStageDetector' in MODELS.module_dict\n"
+            "assert 'HeadKDTwoStageDetector' not in MODELS.module_dict\n"
+            "import ctkd_det.experiments.head_kd\n"
+            "assert 'HeadKDTwoStageDetector' in MODELS.module_dict\n")
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    env = dict(os.environ, OMP_NUM_THREADS='1',
+               PYTHONPATH=os.pathsep.join(
+                   [repo] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
+    done = subprocess.run([sys.executable, '-c', code], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_roi_recorder_records_targets_and_leaves_nothing_behind():

@@ -1,10 +1,13 @@
-"""KD whose gradient stays inside the student's RoI bbox head."""
+"""KD whose gradient stays inside the student's RoI bbox head (a diagnostic).
+
+Not registered by ``import ctkd_det``: a config that uses it imports this module,
+``custom_imports=dict(imports=['ctkd_det', 'ctkd_det.experiments.head_kd'])``.
+"""
 from torch import Tensor
 
-from mmdet.registry import MODELS
-
+from ctkd_det.models.detectors import KDTwoStageDetector
 from ctkd_det.models.recorders import RoIRecord
-from .kd_two_stage import KDTwoStageDetector
+from ctkd_det.registry import MODELS
 
 
 @MODELS.register_module()

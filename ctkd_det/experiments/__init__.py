@@ -1,0 +1,1 @@
+"""Experiments and diagnostics: registered only when imported (``custom_imports``)."""
