@@ -20,7 +20,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.utils import get_installed_path
 
 import ctkd_det  # noqa: F401
-from ctkd_det.models.detectors.kd_two_stage import load_teacher_config
+from ctkd_det.models.detectors.teacher import load_teacher_config
 from mmdet.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -80,7 +80,7 @@ def no_weight_loading(monkeypatch):
         raise AssertionError('weights must not be loaded/initialised in these tests')
     monkeypatch.setattr(BaseModule, 'init_weights', forbidden)
     monkeypatch.setattr(
-        'ctkd_det.models.detectors.kd_two_stage._load_checkpoint', forbidden)
+        'ctkd_det.models.detectors.teacher._load_checkpoint', forbidden)
 
 
 def test_config_set_is_complete():

@@ -1,12 +1,18 @@
 """KDTwoStageDetector: RoI alignment, teacher isolation, gradients, bad input."""
 import copy
+import os
+import os.path as osp
+import subprocess
+import sys
 
 import pytest
 import torch
 from mmengine.runner import save_checkpoint
 
 import ctkd_det  # noqa: F401
+import ctkd_det.experiments.head_kd  # noqa: F401  (registers HeadKD...)
 from ctkd_det.models import KDTwoStageDetector
+from ctkd_det.models.recorders import RoIRecorder
 from mmdet.registry import MODELS
 
 from _tiny import NUM_CLASSES, fake_batch, tiny_faster_rcnn, tiny_kd
@@ -58,11 +64,22 @@ def test_teacher_scores_exactly_the_students_sampled_rois():
         return orig(batch_inputs, rois)
 
     model.teacher_logits = spy
-    with model._capture_student_rois() as captured:
+    captured = {}
+
+    def rois_hook(module, args):
+        captured.setdefault('rois', args[1])
+
+    handle = model.roi_head.bbox_roi_extractor.register_forward_pre_hook(
+        rois_hook)
+    try:
         model.loss(inputs, samples)
+    finally:
+        handle.remove()
     # what the student's bbox head classified (captured again by an outer hook)
     assert torch.equal(seen['rois'], captured['rois'])
-    assert captured['cls_score'].shape == (seen['rois'].size(0), NUM_CLASSES + 1)
+    record = model.last_roi_record
+    assert torch.equal(record.rois, captured['rois'])
+    assert record.cls_score.shape == (seen['rois'].size(0), NUM_CLASSES + 1)
     assert seen['rois'].size(0) > 0
 
 
@@ -180,7 +197,7 @@ def test_bad_configs_fail_with_clear_errors(tmp_path):
 
 
 def test_teacher_config_from_mmdet_package_path():
-    from ctkd_det.models.detectors.kd_two_stage import load_teacher_config
+    from ctkd_det.models.detectors.teacher import load_teacher_config
     cfg = load_teacher_config('mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py')
     assert cfg.type == 'FasterRCNN' and cfg.backbone.depth == 101
 
@@ -246,3 +263,70 @@ def test_head_kd_keeps_the_kd_gradient_in_the_bbox_head():
                                                               rel=1e-4), name
     # not the regression branch: its output is not in the KD term
     assert head['roi_head.bbox_head.fc_reg.weight'] == 0
+
+
+def test_head_kd_is_registered_only_by_its_own_module():
+    """``import ctkd_det`` leaves the diagnostic out of the registry; a config
+    adds ``ctkd_det.experiments.head_kd`` to its ``custom_imports``."""
+    code = ("import ctkd_det\n"
+            "from mmdet.registry import MODELS\n"
+            "assert 'KDTwoStageDetector' in MODELS.module_dict\n"
+            "assert 'HeadKDTwoStageDetector' not in MODELS.module_dict\n"
+            "import ctkd_det.experiments.head_kd\n"
+            "assert 'HeadKDTwoStageDetector' in MODELS.module_dict\n")
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    env = dict(os.environ, OMP_NUM_THREADS='1',
+               PYTHONPATH=os.pathsep.join(
+                   [repo] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
+    done = subprocess.run([sys.executable, '-c', code], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_roi_recorder_records_targets_and_leaves_nothing_behind():
+    """The recorder's rows line up (mmdet's own ``loss_cls`` and ``acc`` are
+    the cross-entropy and accuracy of the recorded class scores against the
+    recorded labels), its IoUs are those of the assignment, and its hooks and
+    wrapper exist only inside its context: also when the step fails, and
+    nested in another recorder's context (the detector's own), which then
+    records the same."""
+    model = _build()
+    model.train()
+    head = model.roi_head.bbox_head
+    extractor = model.roi_head.bbox_roi_extractor
+    recorder = RoIRecorder()
+    inputs, samples = fake_batch(seed=1)
+
+    def nothing_left():
+        return 'loss_and_target' not in head.__dict__ and \
+            not head._forward_hooks and not extractor._forward_pre_hooks
+
+    torch.manual_seed(3)
+    with recorder.record(model.roi_head) as outer:
+        assert 'loss_and_target' in head.__dict__
+        losses = model.loss(inputs, samples)
+    assert nothing_left()
+    r = outer.rois.size(0)
+    assert r > 0 and outer.rois.shape == (r, 5)
+    assert outer.cls_score.shape == (r, NUM_CLASSES + 1)
+    assert outer.bbox_feats.shape[0] == r and outer.cls_score.requires_grad
+    assert outer.labels.shape == outer.ious.shape == (r, )
+    acc = (outer.cls_score.argmax(1) == outer.labels).float().mean() * 100
+    assert acc.item() == pytest.approx(losses['acc'].item(), abs=1e-3)
+    ce = torch.nn.functional.cross_entropy(outer.cls_score, outer.labels)
+    assert ce.item() == pytest.approx(losses['loss_cls'].item(), rel=1e-5)
+    fg = outer.labels < NUM_CLASSES
+    assert fg.any() and (~fg).any() and outer.labels.min() >= 0
+    assert torch.all(outer.ious[fg] >= 0.5 - 1e-6)
+    assert torch.all(outer.ious[~fg] == 0)
+    # the detector's own record of the same step: the same rows, no graph, no
+    # RoI features kept
+    inner = model.last_roi_record
+    for name in ('rois', 'cls_score', 'labels', 'ious'):
+        assert torch.equal(getattr(inner, name), getattr(outer, name)), name
+    assert inner.bbox_feats is None and not inner.cls_score.requires_grad
+
+    with pytest.raises(RuntimeError, match='boom'):
+        with recorder.record(model.roi_head):
+            raise RuntimeError('boom')
+    assert nothing_left()

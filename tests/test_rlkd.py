@@ -12,10 +12,12 @@ from torch.distributions import Normal
 
 import ctkd_det  # noqa: F401
 import ctkd_det.models.temperature.rl_temperature  # noqa: F401  (registers)
+from ctkd_det.models.recorders import RoIRecord
 from ctkd_det.models.rl import (PPOAgent, RewardDecomposition, compute_gae,
                                 gaussian_log_prob, instance_quality,
-                                instance_state, log_abs_det_jacobian, squash,
-                                temperature_log_prob, unsquash)
+                                instance_state, log_abs_det_jacobian,
+                                temperature_log_prob)
+from ctkd_det.models.temperature.bounds import squash, unsquash
 from ctkd_det.models.temperature.rl_temperature import RLTemperature
 from ctkd_det.registry import MODELS
 
@@ -251,17 +253,17 @@ def test_rl_temperature_is_a_parameter_free_drop_in():
     t = torch.randn(40, 5, requires_grad=True)
     m.train()
     # warm-up: the fixed temperature, no transitions
-    m.begin_step()
+    m.agent.begin_step()
     out = m(t, s)
     assert out.shape == (40, 1) and torch.all(out == 3.0)
-    assert m.end_step() is None
+    assert m.agent.end_step() is None
     # acting: one T per RoI, in bounds, without any graph
     m.acting = True
-    m.begin_step()
+    m.agent.begin_step()
     out = m(t, s)
     assert out.shape == (40, 1) and not out.requires_grad
     assert out.min() >= 1.0 and out.max() <= 21.0 and out.std() > 0
-    batch = m.end_step()
+    batch = m.agent.end_step()
     assert set(batch) == {'states', 'actions', 'log_probs', 'values', 'quality'}
     assert batch['states'].shape == (40, 3) and batch['actions'].shape == (40, )
     assert torch.allclose(squash(batch['actions'], 1., 21.), out[:, 0], atol=1e-5)
@@ -279,58 +281,61 @@ def test_rl_temperature_follows_device_and_dtype_moves():
     m = _module()
     m.to(torch.float64)
     assert all(p.dtype == torch.float64 for p in m.agent.parameters())
-    assert all(p.dtype == torch.float64 for p in m.decomposer.parameters())
+    assert all(p.dtype == torch.float64 for p in m.agent.decomposer.parameters())
     m.train()
     m.acting = True
     out = m(torch.randn(6, 4), torch.randn(6, 4))
     assert out.dtype == torch.float32 and out.shape == (6, 1)
 
 
-def test_rl_temperature_uses_roi_targets_for_quality_once():
+def test_rl_agent_uses_roi_targets_for_quality():
     m = _module()
     m.train()
     m.acting = True
     s, t = torch.randn(4, 3), torch.randn(4, 3)
-    m.set_roi_targets(torch.tensor([0, 1, 2, 2]), torch.tensor([.9, .6, 0., 0.]))
-    m.begin_step()
+    labels, ious = torch.tensor([0, 1, 2, 2]), torch.tensor([.9, .6, 0., 0.])
+    m.agent.begin_step()
     m(t, s)
-    q1 = m.end_step()['quality']
+    q1 = m.agent.end_step(labels, ious)['quality']
     p_t = F.softmax(t, 1)
     assert q1.tolist() == pytest.approx(
         [.9 * p_t[0, 0], .6 * p_t[1, 1], .5 * p_t[2, 2], .5 * p_t[3, 2]], abs=1e-5)
-    m.begin_step()
-    m(t, s)  # targets were consumed: teacher confidence
-    assert m.end_step()['quality'].tolist() == pytest.approx(
-        p_t.max(1).values.tolist(), abs=1e-5)
+    for targets in ((), (labels[:3], ious[:3])):
+        m.agent.begin_step()
+        m(t, s)  # no targets, or not those of these RoIs: teacher confidence
+        assert m.agent.end_step(*targets)['quality'].tolist() == pytest.approx(
+            p_t.max(1).values.tolist(), abs=1e-5)
 
 
 def test_rl_temperature_update_and_checkpoint_round_trip():
     m = _module(exploration=dict(start_fraction=0.5, updates=2))
     m.train()
     m.acting = True
-    before = {k: v.clone() for k, v in m.agent.net.state_dict().items()}
-    assert m.update() is None  # nothing rewarded yet
+    agent = m.agent
+    before = {k: v.clone() for k, v in agent.ppo.net.state_dict().items()}
+    assert agent.update() is None  # nothing rewarded yet
     for ret in (1.0, -2.0):
-        m.begin_step()
+        agent.begin_step()
         m(torch.randn(32, 5), torch.randn(32, 5))
-        m.add_batch(m.end_step(), ret)
-    stats = m.update()
+        agent.add_batch(agent.end_step(), ret)
+    stats = agent.update()
     assert stats['focus_fraction'] == 0.5 and stats['advantage_pool'] == 32
     assert stats['batch_return'] == pytest.approx(-0.5)
-    assert m.rollout_batches == 0 and m.agent.num_updates == 1
-    assert m.focus_fraction() == pytest.approx(0.75)
-    after = m.agent.net.state_dict()
+    assert agent.rollout_batches == 0 and agent.num_updates == 1
+    assert agent.focus_fraction() == pytest.approx(0.75)
+    after = agent.ppo.net.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)
 
-    state = m.checkpoint_state()
-    fresh = _module(exploration=dict(start_fraction=0.5, updates=2))
+    state = agent.checkpoint_state()
+    fresh = _module(exploration=dict(start_fraction=0.5, updates=2)).agent
     fresh.load_checkpoint_state(state)
-    for k, v in m.agent.net.state_dict().items():
-        assert torch.equal(v, fresh.agent.net.state_dict()[k])
-    for k, v in m.decomposer.net.state_dict().items():
+    for k, v in agent.ppo.net.state_dict().items():
+        assert torch.equal(v, fresh.ppo.net.state_dict()[k])
+    for k, v in agent.decomposer.net.state_dict().items():
         assert torch.equal(v, fresh.decomposer.net.state_dict()[k])
-    assert fresh.agent.num_updates == 1
-    opt_a, opt_b = m.agent.optimizer.state_dict(), fresh.agent.optimizer.state_dict()
+    assert fresh.num_updates == 1
+    opt_a = agent.ppo.optimizer.state_dict()
+    opt_b = fresh.ppo.optimizer.state_dict()
     assert opt_a['state'].keys() == opt_b['state'].keys()
     for i, st in opt_a['state'].items():
         assert torch.equal(st['exp_avg'], opt_b['state'][i]['exp_avg'])
@@ -354,16 +359,18 @@ def _ddp_worker(rank, world, port, out_dir):
     try:
         torch.manual_seed(rank)  # different initial weights on purpose
         m = RLTemperature(exploration=dict(updates=0))
-        m.sync()  # what RLTemperatureHook.before_train does
+        agent = m.agent
+        agent.sync()  # what RLTemperatureHook.before_train does
         m.train()
         m.acting = True
         for ret in (1.0, -1.0):
-            m.begin_step()
+            agent.begin_step()
             n = 24 + 8 * rank   # ranks see different numbers of RoIs
             m(torch.randn(n, 5), torch.randn(n, 5))
-            m.add_batch(m.end_step(), ret * (rank + 1))
-        m.update()
-        torch.save(m.checkpoint_state(), os.path.join(out_dir, f'rank{rank}.pth'))
+            agent.add_batch(agent.end_step(), ret * (rank + 1))
+        agent.update()
+        torch.save(agent.checkpoint_state(),
+                   os.path.join(out_dir, f'rank{rank}.pth'))
     finally:
         tdist.destroy_process_group()
 
@@ -389,8 +396,8 @@ def test_ddp_ranks_end_with_identical_agents(tmp_path):
     assert a['agent']['num_updates'] == b['agent']['num_updates'] == 1
 
 
-# -- the hook's RoI-target capture on a real (tiny) detector -------------------
-def test_hook_captures_roi_targets_aligned_with_rois():
+# -- the hook reads the RoI targets the detector recorded (real tiny detector) ---
+def test_hook_uses_recorded_roi_targets_aligned_with_rois():
     from types import SimpleNamespace
 
     from _tiny import fake_batch, tiny_kd
@@ -399,39 +406,43 @@ def test_hook_captures_roi_targets_aligned_with_rois():
     torch.manual_seed(0)
     model = MODELS.build(tiny_kd(temperature=dict(type='RLTemperature')))
     model.train()
-    temp = model.temperature
+    agent = model.temperature.agent
     hook = RLTemperatureHook(warmup_epochs=0, update_interval=1)
-    hook._install_capture(SimpleNamespace(model=model), temp)
+    runner = SimpleNamespace(model=model, epoch=0, iter=0, message_hub=_Hub())
+    hook.before_train(runner)
     seen = []
-    original = temp.set_roi_targets
+    original = agent.end_step
 
-    def spy(labels, ious=None):
-        seen.append((labels, ious))
-        original(labels, ious)
+    def spy(labels=None, ious=None):
+        seen.append((labels, ious, original(labels, ious)))
+        return seen[-1][2]
 
-    temp.set_roi_targets = spy
-    temp.acting = True
-    temp.begin_step()
+    agent.end_step = spy
+    hook.before_train_iter(runner, 0)
+    assert model.temperature.acting
     inputs, samples = fake_batch()
-    with model._capture_student_rois() as captured:
-        model.loss(inputs, samples)
-    batch = temp.end_step()
-    labels, ious = seen[0]
-    n = captured['rois'].size(0)
+    model.loss(inputs, samples)
+    captured = model.last_roi_record
+    hook.after_train_iter(runner, 0, outputs={})
+    labels, ious, batch = seen[0]
+    assert labels is captured.labels and ious is captured.ious
+    n = captured.rois.size(0)
     assert labels.shape == ious.shape == (n, ) == batch['quality'].shape
     num_classes = model.roi_head.bbox_head.num_classes
     fg = labels < num_classes
     assert fg.any() and (~fg).any()
     assert torch.all(ious[fg] >= 0.5 - 1e-6) and torch.all(ious[~fg] == 0)
     # the RoI head orders each image's RoIs positives first
-    per_image = [captured['rois'][:, 0] == i for i in range(len(samples))]
+    per_image = [captured.rois[:, 0] == i for i in range(len(samples))]
     for mask in per_image:
         f = fg[mask].int()
         assert torch.all(f[:-1] >= f[1:])
     # quality from the targets: fg = IoU * p_t(label), bg = 0.5 * p_t(bg)
     assert torch.all(batch['quality'][~fg] <= 0.5 + 1e-6)
-    hook._remove_capture()
+    # nothing of the recording is left on the RoI head
     assert 'loss_and_target' not in model.roi_head.bbox_head.__dict__
+    assert not model.roi_head.bbox_head._forward_hooks
+    assert not model.roi_head.bbox_roi_extractor._forward_pre_hooks
 
 
 # -- the hook's schedule and reward bookkeeping (fake runner) ----------------------------
@@ -456,8 +467,9 @@ def test_hook_pays_each_batch_one_iteration_later_and_updates_on_schedule():
                              reward_key='acc')
     hook.before_train(runner)
     paid, updates = [], []
-    temp.add_batch = lambda b, r, f=temp.add_batch: (paid.append(r), f(b, r))
-    temp.update = lambda f=temp.update: updates.append(runner.iter) or f()
+    agent = temp.agent
+    agent.add_batch = lambda b, r, f=agent.add_batch: (paid.append(r), f(b, r))
+    agent.update = lambda f=agent.update: updates.append(runner.iter) or f()
     accs = [10.0, 12.0, 11.0, 15.0, 15.5, 14.0]
     for i, acc in enumerate(accs):
         runner.iter = i
@@ -510,22 +522,31 @@ def test_foreground_accuracy_reward():
         RLTemperatureHook(reward_key='acc_fg', capture_roi_targets=False)
     temp = _module()
     temp.train()
-    runner = SimpleNamespace(model=SimpleNamespace(temperature=temp), epoch=0,
-                             iter=0, message_hub=_Hub())
+    model = SimpleNamespace(temperature=temp, last_roi_record=None)
+    runner = SimpleNamespace(model=model, epoch=0, iter=0, message_hub=_Hub())
     hook = RLTemperatureHook(warmup_iters=0, update_interval=100,
                              reward_key='acc_fg')
     hook.before_train(runner)
     paid = []
-    temp.add_batch = lambda b, r, f=temp.add_batch: (paid.append(r), f(b, r))
-    # per iteration: (correct, total) foreground RoIs as the capture would set
-    # them; the overall `acc` of the outputs must be ignored
+    agent = temp.agent
+    agent.add_batch = lambda b, r, f=agent.add_batch: (paid.append(r), f(b, r))
+
+    def record(correct, total):
+        """The detector's RoI record with `correct` of `total` foreground RoIs
+        classified right, plus one background RoI."""
+        labels = torch.tensor([0] * total + [3])
+        winners = [0] * correct + [1] * (total - correct) + [3]
+        return RoIRecord(cls_score=F.one_hot(torch.tensor(winners), 4) * 5.0,
+                         labels=labels)
+
+    # per iteration: (correct, total) foreground RoIs of the recorded RoIs
+    # (None: no record); the overall `acc` of the outputs must be ignored
     counts = [(5, 10), (6, 10), None, (3, 4), (1, 4)]
     for i, c in enumerate(counts):
         runner.iter = i
         hook.before_train_iter(runner, i)
         temp(torch.randn(8, 5), torch.randn(8, 5))
-        if c is not None:
-            hook._fg_counts = torch.tensor(c, dtype=torch.float)
+        model.last_roi_record = None if c is None else record(*c)
         hook.after_train_iter(runner, i, outputs=dict(acc=torch.tensor(99.)))
     # 50 -> 60: +10; iteration 2 has no foreground: batch 1 unpaid, batch 2
     # unpaid (no previous metric); 75 -> 25: -50

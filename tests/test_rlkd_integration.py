@@ -37,7 +37,7 @@ class AgentProbeHook(Hook):
     def before_train(self, runner):
         temp = runner.model.temperature
         AgentProbeHook.seen = dict(
-            start=copy.deepcopy(temp.checkpoint_state()),
+            start=copy.deepcopy(temp.agent.checkpoint_state()),
             optim_params={id(p) for g in runner.optim_wrapper.param_groups
                           for p in g['params']},
             agent_params={id(p) for m in temp.agent_modules().values()
@@ -72,7 +72,8 @@ def rlkd_run(tmp_path_factory):
             tmp_path_factory.mktemp('teacher') / 'teacher.pth')
         work = str(tmp_path_factory.mktemp('rlkd'))
         runner = Runner.from_cfg(_cfg(root, work, teacher_ckpt))
-        initial = copy.deepcopy(runner.model.temperature.checkpoint_state())
+        initial = copy.deepcopy(
+            runner.model.temperature.agent.checkpoint_state())
         runner.train()
         yield dict(root=root, teacher=teacher_ckpt, work=work, runner=runner,
                    initial=initial, probe=dict(AgentProbeHook.seen))
@@ -106,7 +107,7 @@ def test_agent_acts_per_roi_within_bounds(rlkd_run):
 
 def test_ppo_updates_changed_the_agent(rlkd_run):
     temp = rlkd_run['runner'].model.temperature
-    final = temp.checkpoint_state()
+    final = temp.agent.checkpoint_state()
     assert not _nets_equal(rlkd_run['initial']['agent']['net'], final['agent']['net'])
     assert not _nets_equal(rlkd_run['initial']['decomposer']['net'],
                            final['decomposer']['net'])
@@ -128,7 +129,7 @@ def test_checkpoint_holds_agent_and_resume_restores_it(rlkd_run, tmp_path):
     for ck in (ckpt1, ckpt2):
         assert set(ck['rl_temperature']) >= {'agent', 'decomposer'}
         assert not any(k.startswith('temperature.') for k in ck['state_dict'])
-    final = rlkd_run['runner'].model.temperature.checkpoint_state()
+    final = rlkd_run['runner'].model.temperature.agent.checkpoint_state()
     assert _nets_equal(ckpt2['rl_temperature']['agent']['net'], final['agent']['net'])
     saved = ckpt1['rl_temperature']
     assert saved['agent']['num_updates'] == 2

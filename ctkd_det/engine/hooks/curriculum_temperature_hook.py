@@ -3,9 +3,9 @@ import math
 from typing import Optional
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from ctkd_det.registry import HOOKS
+from ctkd_det.utils import unwrap_model
 
 
 def cosine_lambda(step: int, lambda_min: float, lambda_max: float,
@@ -25,7 +25,8 @@ class CurriculumTemperatureHook(Hook):
     The defaults (0 → 1 over 10 epochs) are the CTKD authors'. λ is a function of the
     runner's epoch/iter, so a resumed run continues the curriculum where it stopped.
     λ is logged as ``train/lambda`` (message hub → text log and JSON scalars); the
-    detector logs the temperature it used (``kd_temperature``).
+    detector logs the temperatures it used (``kd_temp``: their mean over the RoIs,
+    ``kd_temp_p10`` / ``kd_temp_p90``: their 10th / 90th percentiles).
 
     Args:
         lambda_min, lambda_max: range of λ, ``0 <= lambda_min <= lambda_max``.
@@ -53,8 +54,7 @@ class CurriculumTemperatureHook(Hook):
         self.module_name = module_name
 
     def _temperature(self, runner):
-        model = runner.model.module if is_model_wrapper(runner.model) \
-            else runner.model
+        model = unwrap_model(runner.model)
         module = getattr(model, self.module_name, None)
         if module is None or not hasattr(module, 'lambda_'):
             raise RuntimeError(

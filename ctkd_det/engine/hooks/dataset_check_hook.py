@@ -5,10 +5,10 @@ from typing import List, Optional, Tuple
 import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 
 from ctkd_det.registry import HOOKS
+from ctkd_det.utils import unwrap_model
 
 __all__ = ['DistillDataCheckHook', 'model_num_classes']
 
@@ -17,8 +17,7 @@ def model_num_classes(model) -> Optional[int]:
     """``num_classes`` of the (unwrapped) detector's classification head(s):
     ``roi_head.bbox_head`` (a list for cascades: all stages must agree) or a
     single-stage ``bbox_head``; ``None`` if the model has neither."""
-    if is_model_wrapper(model):
-        model = model.module
+    model = unwrap_model(model)
     roi_head = getattr(model, 'roi_head', None)
     head = getattr(roi_head, 'bbox_head', None) if roi_head is not None \
         else getattr(model, 'bbox_head', None)

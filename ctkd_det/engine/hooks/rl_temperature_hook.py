@@ -1,4 +1,4 @@
-"""Drives RLKD's agent (``RLTemperature``): warm-up, rewards, PPO updates,
+"""Drives RLKD's agent (``RLTemperature.agent``): warm-up, rewards, PPO updates,
 checkpointing of the agent."""
 import math
 from typing import Optional
@@ -7,9 +7,9 @@ import torch
 from mmengine import dist
 from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
-from mmengine.model import is_model_wrapper
 
 from ctkd_det.registry import HOOKS
+from ctkd_det.utils import unwrap_model
 
 FG_ACC = 'acc_fg'
 
@@ -21,22 +21,6 @@ def foreground_counts(cls_score: torch.Tensor,
     fg = labels < cls_score.size(1) - 1
     correct = (cls_score[fg].argmax(1) == labels[fg]).sum()
     return torch.stack([correct, fg.sum()]).float().detach().cpu()
-
-
-def _roi_ious(sampling_results) -> torch.Tensor:
-    """IoU of every sampled RoI with its assigned ground truth (0 for negatives),
-    in the RoI head's order (per image: positives, then negatives)."""
-    from mmdet.structures.bbox import bbox_overlaps, get_box_tensor
-    out = []
-    for res in sampling_results:
-        pos = get_box_tensor(res.pos_priors)
-        gt = get_box_tensor(res.pos_gt_bboxes)
-        if pos.numel():
-            out.append(bbox_overlaps(pos, gt.to(pos), is_aligned=True))
-        else:
-            out.append(pos.new_zeros(0))
-        out.append(pos.new_zeros(get_box_tensor(res.neg_priors).size(0)))
-    return torch.cat(out)
 
 
 @HOOKS.register_module()
@@ -54,11 +38,12 @@ class RLTemperatureHook(Hook):
       iteration later. ``reward_key`` selects another logged value; for a key
       containing ``loss`` the sign is flipped (a falling loss is a reward).
       ``reward_key='acc_fg'`` (the configs' choice) is the accuracy over the
-      *foreground* sampled RoIs only, measured by the hook from the captured RoI
-      targets and class scores: 75-85 % of the sampled RoIs are background, which
-      the student learns first, so the overall ``acc`` mostly tracks background
-      recognition, while mAP depends on the foreground classes. A batch without
-      foreground RoIs (on every rank) pays no reward.
+      *foreground* sampled RoIs only, measured by the hook from the RoI targets
+      and class scores the detector recorded (``last_roi_record``): 75-85 % of
+      the sampled RoIs are background, which the student learns first, so the
+      overall ``acc`` mostly tracks background recognition, while mAP depends on
+      the foreground classes. A batch without foreground RoIs (on every rank)
+      pays no reward.
       Under DDP ``acc`` is averaged over the ranks first (the update of step
       ``b`` is driven by every rank's temperatures) and each rank's RoIs are paid
       ``R_b / world_size``, so the instance rewards of the global batch sum to
@@ -67,9 +52,9 @@ class RLTemperatureHook(Hook):
       PPO update on the batches rewarded since the last update (the batch of the
       current iteration is paid at the next one and joins the next rollout).
     * **Exploration focus**: the RoI head's targets (label of every sampled RoI and
-      IoU of the positives with their ground truth) are captured from the student's
-      ``bbox_head.loss_and_target`` (``capture_roi_targets``) and passed to the
-      temperature module, which ranks transitions by quality (see
+      IoU of the positives with their ground truth), read from the detector's
+      ``last_roi_record`` (``capture_roi_targets``), close each iteration's
+      transitions (``agent.end_step``); the agent ranks them by quality (see
       ``instance_quality``) for the early updates.
     * **Checkpoints**: the agent's and the reward model's weights and optimizer
       states are saved under ``checkpoint['rl_temperature']`` and restored by
@@ -87,7 +72,8 @@ class RLTemperatureHook(Hook):
         reward_key: ``'acc_fg'`` (default: foreground RoI accuracy, see above)
             or a key of the train outputs (log vars) the reward is made of.
         reward_scale: multiplier of the reward.
-        capture_roi_targets: capture RoI labels/IoUs for the exploration focus.
+        capture_roi_targets: use the recorded RoI labels/IoUs for the
+            exploration focus (else the teacher's confidence ranks the RoIs).
         module_name: attribute of the (unwrapped) model holding the temperature.
     """
 
@@ -119,7 +105,7 @@ class RLTemperatureHook(Hook):
         self.update_interval = update_interval
         if reward_key == FG_ACC and not capture_roi_targets:
             raise ValueError(f'RLTemperatureHook: reward_key={FG_ACC!r} is measured '
-                             'from the captured RoI targets: capture_roi_targets '
+                             'from the recorded RoI targets: capture_roi_targets '
                              'must be True')
         self.reward_key = reward_key
         self.reward_sign = -1.0 if 'loss' in reward_key else 1.0
@@ -127,22 +113,15 @@ class RLTemperatureHook(Hook):
         self.capture_roi_targets = capture_roi_targets
         self.module_name = module_name
         self._reset()
-        self._patched = None
 
     def _reset(self):
         self._awaiting = None      # acted-on batch waiting for its reward
         self._last_metric = None   # reward metric of the previous iteration
-        self._fg_counts = None     # (correct, total) foreground RoIs, this iter
 
     # -- helpers ---------------------------------------------------------------
-    @staticmethod
-    def _model(runner):
-        return runner.model.module if is_model_wrapper(runner.model) \
-            else runner.model
-
     def _temperature(self, runner):
         from ctkd_det.models.temperature.rl_temperature import RLTemperature
-        model = self._model(runner)
+        model = unwrap_model(runner.model)
         module = getattr(model, self.module_name, None)
         if not isinstance(module, RLTemperature):
             raise RuntimeError(
@@ -156,13 +135,21 @@ class RLTemperatureHook(Hook):
             return runner.iter >= self.warmup_iters
         return runner.epoch >= self.warmup_epochs
 
-    def _metric(self, outputs) -> Optional[float]:
+    @staticmethod
+    def _roi_record(runner):
+        """The detector's record of this iteration's RoIs (``RoIRecord``), or
+        ``None``."""
+        return getattr(unwrap_model(runner.model), 'last_roi_record', None)
+
+    def _metric(self, outputs, record) -> Optional[float]:
         """The reward metric of this iteration, averaged over the ranks (a
         collective: every rank calls it every iteration)."""
         if self.reward_key == FG_ACC:
-            counts = self._fg_counts if self._fg_counts is not None \
-                else torch.zeros(2)
-            self._fg_counts = None
+            if record is not None and record.labels is not None \
+                    and record.cls_score is not None:
+                counts = foreground_counts(record.cls_score, record.labels)
+            else:
+                counts = torch.zeros(2)
             dist.all_reduce(counts, op='sum')
             return float(100.0 * counts[0] / counts[1]) if counts[1] > 0 \
                 else None
@@ -175,74 +162,41 @@ class RLTemperatureHook(Hook):
         value = float(value)
         return value if math.isfinite(value) else None
 
-    # -- RoI target capture ----------------------------------------------------
-    def _install_capture(self, runner, temp) -> None:
-        if not self.capture_roi_targets or self._patched is not None:
-            return
-        model = self._model(runner)
-        roi_head = getattr(model, 'roi_head', None)
-        bbox_head = getattr(roi_head, 'bbox_head', None)
-        if bbox_head is None or not hasattr(bbox_head, 'loss_and_target'):
-            MMLogger.get_current_instance().warning(
-                'RLTemperatureHook: no single roi_head.bbox_head with '
-                'loss_and_target; exploration ranks RoIs by teacher confidence')
-            return
-        original = bbox_head.loss_and_target
-
-        def loss_and_target(*args, **kwargs):
-            out = original(*args, **kwargs)
-            try:
-                sampling_results = kwargs['sampling_results'] \
-                    if 'sampling_results' in kwargs else args[3]
-                labels = out['bbox_targets'][0]
-                temp.set_roi_targets(labels, _roi_ious(sampling_results))
-                if self.reward_key == FG_ACC:
-                    cls_score = kwargs['cls_score'] if 'cls_score' in kwargs \
-                        else args[0]
-                    self._fg_counts = foreground_counts(cls_score, labels)
-            except Exception as e:  # noqa: BLE001 - exploration falls back
-                temp.set_roi_targets(None)
-                MMLogger.get_current_instance().warning(
-                    f'RLTemperatureHook: RoI targets not captured ({e!r})')
-            return out
-
-        bbox_head.loss_and_target = loss_and_target
-        self._patched = bbox_head
-
-    def _remove_capture(self) -> None:
-        if self._patched is not None:
-            self._patched.__dict__.pop('loss_and_target', None)
-            self._patched = None
-
     # -- hook points -----------------------------------------------------------
     def before_run(self, runner) -> None:
         self._temperature(runner)  # fail before training, not at the first iteration
 
     def before_train(self, runner) -> None:
-        temp = self._temperature(runner)
-        temp.sync(src=0)  # identical agents on every rank (also after a resume)
+        agent = self._temperature(runner).agent
+        agent.sync(src=0)  # identical agents on every rank (also after a resume)
         self._reset()
-        self._install_capture(runner, temp)
-
-    def after_train(self, runner) -> None:
-        self._remove_capture()
+        if self.capture_roi_targets and \
+                not hasattr(unwrap_model(runner.model), 'last_roi_record'):
+            MMLogger.get_current_instance().warning(
+                'RLTemperatureHook: the model records no RoI targets '
+                '(last_roi_record); exploration ranks RoIs by teacher confidence')
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch: Optional[dict] = None) -> None:
         temp = self._temperature(runner)
         temp.acting = self.acting_at(runner)
         if temp.acting:
-            temp.begin_step()
+            temp.agent.begin_step()
         else:
-            temp.clear_rollout()
+            temp.agent.clear_rollout()
         runner.message_hub.update_scalar('train/rl_acting', float(temp.acting))
 
     def after_train_iter(self, runner, batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
         temp = self._temperature(runner)
-        batch = temp.end_step()
-        metric = self._metric(outputs)
+        agent = temp.agent
+        record = self._roi_record(runner)
+        if self.capture_roi_targets and record is not None:
+            batch = agent.end_step(record.labels, record.ious)
+        else:
+            batch = agent.end_step()
+        metric = self._metric(outputs, record)
         if batch is not None and metric is None and self.reward_key != FG_ACC:
             raise KeyError(
                 f'RLTemperatureHook: reward_key {self.reward_key!r} is not a finite '
@@ -251,18 +205,19 @@ class RLTemperatureHook(Hook):
                 and metric is not None:
             ret = self.reward_sign * self.reward_scale * (metric - self._last_metric)
             # every rank's RoIs get an equal share of the global batch's return
-            temp.add_batch(self._awaiting, ret / dist.get_world_size())
+            agent.add_batch(self._awaiting, ret / dist.get_world_size())
             runner.message_hub.update_scalar('train/rl_reward', ret)
         self._awaiting = batch
         self._last_metric = metric
         if temp.acting and (runner.iter + 1) % self.update_interval == 0:
-            stats = temp.update()
+            stats = agent.update()
             if stats:
                 for k, v in stats.items():
                     runner.message_hub.update_scalar(f'train/rl_{k}', float(v))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint['rl_temperature'] = self._temperature(runner).checkpoint_state()
+        checkpoint['rl_temperature'] = \
+            self._temperature(runner).agent.checkpoint_state()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get('rl_temperature')
@@ -271,4 +226,4 @@ class RLTemperatureHook(Hook):
                 'RLTemperatureHook: the checkpoint has no rl_temperature state; '
                 'the agent starts from its initialisation')
             return
-        self._temperature(runner).load_checkpoint_state(state)
+        self._temperature(runner).agent.load_checkpoint_state(state)

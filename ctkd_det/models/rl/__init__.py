@@ -1,12 +1,14 @@
 """The RLKD temperature agent (Zhang et al. 2024, "Instance Temperature Knowledge
-Distillation"): state features, PPO actor-critic, instance reward calibration."""
+Distillation"): state features, PPO actor-critic, instance reward calibration, and
+the agent that ties them to a rollout."""
+from .agent import RLKDAgent
 from .features import STATE_DIM, instance_quality, instance_state
 from .ppo import (ActorCritic, PPOAgent, compute_gae, gaussian_log_prob,
-                  log_abs_det_jacobian, squash, temperature_log_prob, unsquash)
+                  log_abs_det_jacobian, temperature_log_prob)
 from .reward_decomposition import RewardDecomposition
 
 __all__ = [
     'STATE_DIM', 'instance_state', 'instance_quality', 'ActorCritic', 'PPOAgent',
-    'compute_gae', 'gaussian_log_prob', 'log_abs_det_jacobian', 'squash',
-    'unsquash', 'temperature_log_prob', 'RewardDecomposition'
+    'compute_gae', 'gaussian_log_prob', 'log_abs_det_jacobian',
+    'temperature_log_prob', 'RewardDecomposition', 'RLKDAgent'
 ]

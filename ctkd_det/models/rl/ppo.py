@@ -36,24 +36,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import OPTIMIZERS
 
-from .dist_utils import broadcast_module, synced_step, world_size
+from ctkd_det.models.temperature.bounds import (check_bounds, squash, unsquash,
+                                                unsquash_value)
+from ctkd_det.utils.dist import broadcast_module, synced_step, world_size
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
-# -- the squashing map and the densities ---------------------------------------
-def squash(u: torch.Tensor, t_min: float, t_max: float) -> torch.Tensor:
-    """Pre-squash action ``u`` -> temperature in ``[t_min, t_max]``."""
-    return t_min + (t_max - t_min) * torch.sigmoid(u)
-
-
-def unsquash(t: torch.Tensor, t_min: float, t_max: float,
-             eps: float = 1e-6) -> torch.Tensor:
-    """Inverse of :func:`squash` (clamped just inside the open interval)."""
-    x = ((t - t_min) / (t_max - t_min)).clamp(eps, 1 - eps)
-    return torch.log(x) - torch.log1p(-x)
-
-
+# -- the densities of the squashed policy ---------------------------------------
 def log_abs_det_jacobian(u: torch.Tensor, t_min: float,
                          t_max: float) -> torch.Tensor:
     """``log |dT/du|`` of :func:`squash`."""
@@ -74,10 +64,6 @@ def temperature_log_prob(t: torch.Tensor, mu: torch.Tensor,
     u = unsquash(t, t_min, t_max)
     return gaussian_log_prob(u, mu, log_std) - log_abs_det_jacobian(
         u, t_min, t_max)
-
-
-def logit(p: float) -> float:
-    return math.log(p) - math.log1p(-p)
 
 
 # -- GAE -----------------------------------------------------------------------
@@ -180,8 +166,7 @@ class PPOAgent(nn.Module):
                  max_grad_norm: Optional[float] = 0.5,
                  optimizer: dict = dict(type='Adam', lr=3e-4)):
         super().__init__()
-        if not (0 < t_min < t_max):
-            raise ValueError(f'PPOAgent: need 0 < t_min < t_max, got {t_min}, {t_max}')
+        t_min, t_max = check_bounds(t_min, t_max, 'PPOAgent')
         if not (t_min < init_temperature < t_max):
             raise ValueError(
                 f'PPOAgent: init_temperature must lie strictly inside (t_min, '
@@ -191,14 +176,14 @@ class PPOAgent(nn.Module):
                              'clip_ratio > 0')
         if int(ppo_epochs) < 1 or int(num_minibatches) < 1:
             raise ValueError('PPOAgent: ppo_epochs and num_minibatches must be >= 1')
-        self.t_min, self.t_max = float(t_min), float(t_max)
+        self.t_min, self.t_max = t_min, t_max
         self.gamma, self.gae_lambda = float(gamma), float(gae_lambda)
         self.clip_ratio = float(clip_ratio)
         self.ppo_epochs, self.num_minibatches = int(ppo_epochs), int(num_minibatches)
         self.value_coef, self.entropy_coef = float(value_coef), float(entropy_coef)
         self.max_grad_norm = max_grad_norm
         self.log_std_bounds = (float(log_std_bounds[0]), float(log_std_bounds[1]))
-        init_mean = logit((init_temperature - t_min) / (t_max - t_min))
+        init_mean = unsquash_value(init_temperature, t_min, t_max)
         self.net = ActorCritic(state_dim, hidden_dims, init_mean, log_std_init)
         self.optimizer = OPTIMIZERS.build(
             dict(optimizer, params=self.net.parameters()))
@@ -249,7 +234,7 @@ class PPOAgent(nn.Module):
                 exploration focus); advantages are computed on the whole sequence.
                 Default: all.
 
-        Collective under DDP (see ``dist_utils``): every rank must call it.
+        Collective under DDP (see ``ctkd_det.utils.dist``): every rank must call it.
         """
         n = int(states.size(0))
         if n:

@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 from mmengine.registry import OPTIMIZERS
 
-from .dist_utils import broadcast_module, synced_step, world_size
+from ctkd_det.utils.dist import broadcast_module, synced_step, world_size
 from .ppo import _mlp, _to_cpu
 
 

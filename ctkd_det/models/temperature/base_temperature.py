@@ -2,6 +2,8 @@
 import torch
 from mmengine.model import BaseModule
 
+from .bounds import check_bounds, squash
+
 
 class BaseTemperature(BaseModule):
     """A temperature module maps ``(teacher_logits, student_logits)``, both ``(N, C)``,
@@ -30,21 +32,15 @@ class BaseTemperature(BaseModule):
 
 class LearnableTemperature(BaseTemperature):
     """Base of learned temperatures, squashed into ``[t_min, t_max]`` with
-    ``t_min + (t_max - t_min) * sigmoid(x)`` (the CTKD authors' bounding)."""
+    ``t_min + (t_max - t_min) * sigmoid(x)`` (see ``bounds.py``)."""
 
     def __init__(self, t_min: float = 1.0, t_max: float = 21.0, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        t_min, t_max = float(t_min), float(t_max)
-        if not (t_min > 0 and t_max > t_min):
-            raise ValueError(
-                f'{type(self).__name__}: temperature bounds must satisfy '
-                f'0 < t_min < t_max, got t_min={t_min}, t_max={t_max}')
-        self.t_min = t_min
-        self.t_max = t_max
+        self.t_min, self.t_max = check_bounds(t_min, t_max, type(self).__name__)
 
     def squash(self, x: torch.Tensor) -> torch.Tensor:
         """Map an unbounded value to a temperature in ``[t_min, t_max]``."""
-        return self.t_min + (self.t_max - self.t_min) * torch.sigmoid(x)
+        return squash(x, self.t_min, self.t_max)
 
     def extra_repr(self) -> str:
         return f't_min={self.t_min}, t_max={self.t_max}, lambda_={self.lambda_}'

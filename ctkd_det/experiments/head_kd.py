@@ -1,9 +1,13 @@
-"""KD whose gradient stays inside the student's RoI bbox head."""
+"""KD whose gradient stays inside the student's RoI bbox head (a diagnostic).
+
+Not registered by ``import ctkd_det``: a config that uses it imports this module,
+``custom_imports=dict(imports=['ctkd_det', 'ctkd_det.experiments.head_kd'])``.
+"""
 from torch import Tensor
 
-from mmdet.registry import MODELS
-
-from .kd_two_stage import KDTwoStageDetector
+from ctkd_det.models.detectors import KDTwoStageDetector
+from ctkd_det.models.recorders import RoIRecord
+from ctkd_det.registry import MODELS
 
 
 @MODELS.register_module()
@@ -22,5 +26,5 @@ class HeadKDTwoStageDetector(KDTwoStageDetector):
     bbox-head forward; checkpoints hold :class:`KDTwoStageDetector`'s keys.
     """
 
-    def student_kd_logits(self, captured: dict) -> Tensor:
-        return self.roi_head.bbox_head(captured['bbox_feats'].detach())[0]
+    def student_kd_logits(self, record: RoIRecord) -> Tensor:
+        return self.roi_head.bbox_head(record.bbox_feats.detach())[0]
