@@ -258,12 +258,17 @@ def train_step(model, optim_wrapper, data, device: str) -> Dict[str, float]:
     """One Runner training iteration's model work, synchronised."""
     import torch
     temp = getattr(model, 'temperature', None)
-    rl = getattr(temp, 'acting', False) and hasattr(temp, 'begin_step')
-    if rl:  # RLTemperatureHook's per-iteration work: collect the transitions
-        temp.begin_step()
+    agent = getattr(temp, 'agent', None) if getattr(temp, 'acting', False) \
+        else None
+    if agent is not None:  # RLTemperatureHook's per-iteration work
+        agent.begin_step()
     log_vars = model.train_step(data, optim_wrapper)
-    if rl:
-        temp.end_step()
+    if agent is not None:
+        record = model.last_roi_record
+        batch = agent.end_step(record.labels, record.ious)
+        if batch is None:
+            raise RuntimeError('benchmark: the RLKD agent acted but collected '
+                               'no transitions')
     # the Runner's message hub .item()s every logged value (a device sync)
     values = {k: float(v.item()) if hasattr(v, 'item') else float(v)
               for k, v in log_vars.items()}
