@@ -1,4 +1,5 @@
-"""The COCO configs in configs/ctkd: names, contents, and that every model builds.
+"""The COCO configs in configs/ctkd: names, contents, and that every model builds;
+the shapes distillation configs: the COCO methods' settings but for their CPU changes.
 
 Nothing is downloaded: teacher weights are disabled (``model.teacher_ckpt=None``)
 and ``init_weights`` (ImageNet ``Pretrained`` init) is never called; both are
@@ -39,6 +40,20 @@ NUM_CLASSES = 80  # COCO; the RoI head has NUM_CLASSES + 1 logits (background)
 RESNET_DEPTH = {'r18': 18, 'r50': 50, 'r101': 101}
 STUDENT_CHANNELS = {'r18': [64, 128, 256, 512], 'r50': [256, 512, 1024, 2048],
                     'mobilenetv2': [24, 32, 96, 1280]}
+SHAPES_DIR = osp.join(REPO, 'configs', 'shapes')
+# What a shapes distillation config changes from the COCO config of the same method
+# (flattened keys of model.temperature, of each custom hook, and of the
+# temperature's optimiser rule); everything else of these must be equal.
+SHAPES_CPU_CHANGES = {
+    'kd': dict(temperature={}, hooks=[], optim={}),
+    'ctkd-global': dict(temperature={}, hooks=[{'loops': 4}],
+                        optim={'lr_mult': 10.0}),
+    'ctkd-instance': dict(
+        temperature={'num_classes': 5, 'hidden_dims': (64, 64), 'init_value': 1.0},
+        hooks=[{'loops': 4}], optim={'lr_mult': 10.0}),
+    'rlkd': dict(temperature={'ppo.optimizer.lr': 1e-3, 'exploration.updates': 10},
+                 hooks=[{'update_interval': 8}], optim={}),
+}
 
 
 def _name(path):
@@ -54,6 +69,23 @@ def _mmdet_path(cfg_path):
     scope, rel = cfg_path.split('::', 1)
     assert scope == 'mmdet', cfg_path
     return osp.join(MMDET_CONFIGS, rel)
+
+
+def _flat(d, prefix=''):
+    """Nested dict -> {'a.b.c': leaf value}."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f'{prefix}{k}.'))
+        else:
+            out[prefix + k] = v
+    return out
+
+
+def _changes(a, b):
+    """The flattened keys whose value differs from ``a`` to ``b``: b's values."""
+    fa, fb = _flat(a), _flat(b)
+    return {k: fb.get(k) for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k)}
 
 
 def _base_of(path):
@@ -225,3 +257,35 @@ def test_config_builds(path):
         base_wd = cfg.optim_wrapper.optimizer.weight_decay
         assert any(wd == base_wd for i, wd in decays.items()
                    if i not in temp_params)
+
+
+@pytest.mark.parametrize('method', sorted(SHAPES_CPU_CHANGES))
+def test_shapes_configs_are_the_coco_methods_with_cpu_changes(method):
+    """The shapes configs inherit the COCO configs' method fragments and KD
+    settings: they may differ only by the listed CPU changes."""
+    coco = Config.fromfile(osp.join(
+        CONFIG_DIR, f'faster-rcnn_r101-to-r18_fpn_{method}_1x_coco.py'))
+    shapes = Config.fromfile(osp.join(
+        SHAPES_DIR, f'faster-rcnn_r50-to-r18_fpn_{method}_cpu_shapes.py'))
+    expected = SHAPES_CPU_CHANGES[method]
+
+    assert _changes(coco.model.temperature, shapes.model.temperature) == \
+        expected['temperature']
+    coco_hooks, shapes_hooks = (c.get('custom_hooks', []) for c in (coco, shapes))
+    assert len(coco_hooks) == len(shapes_hooks) == len(expected['hooks'])
+    assert [_changes(a, b) for a, b in zip(coco_hooks, shapes_hooks)] == \
+        expected['hooks']
+    rule = [c.optim_wrapper.paramwise_cfg.custom_keys['temperature']
+            for c in (coco, shapes)]
+    assert _changes(*rule) == expected['optim']
+
+    # the detector wrapper and the run-time check hooks are the same
+    for key in ('type', 'distill_loss', 'eval_teacher'):
+        assert shapes.model[key] == coco.model[key], key
+    for key in ('distill_data_check', 'rng_state'):
+        assert shapes.default_hooks[key] == coco.default_hooks[key], key
+    assert shapes.custom_imports == coco.custom_imports
+    # ... on the shapes student and teacher
+    assert shapes.model.roi_head.bbox_head.num_classes == 4
+    assert shapes.model.teacher_config == osp.join(
+        SHAPES_DIR, 'faster-rcnn_r50_fpn_shapes.py')

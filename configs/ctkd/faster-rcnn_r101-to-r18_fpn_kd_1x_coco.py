@@ -3,6 +3,6 @@
 # for CTKD, the curriculum hook). Override e.g. `model.teacher_ckpt=/path.pth`.
 _base_ = [
     './_base_/faster-rcnn_r101-to-r18_fpn_1x_coco.py',
-    './_base_/kd.py',
+    '../_base_/methods/kd.py',
 ]
 model = dict(temperature=_base_.kd_temperature)

@@ -3,6 +3,6 @@
 # RLTemperatureHook that trains its agent. Override e.g. `model.teacher_ckpt=/path.pth`.
 _base_ = [
     './_base_/faster-rcnn_r101-to-r50_fpn_1x_coco.py',
-    './_base_/rlkd.py',
+    '../_base_/methods/rlkd.py',
 ]
 model = dict(temperature=_base_.kd_temperature)

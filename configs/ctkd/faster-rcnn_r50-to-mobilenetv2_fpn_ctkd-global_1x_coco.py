@@ -3,6 +3,6 @@
 # for CTKD, the curriculum hook). Override e.g. `model.teacher_ckpt=/path.pth`.
 _base_ = [
     './_base_/faster-rcnn_r50-to-mobilenetv2_fpn_1x_coco.py',
-    './_base_/ctkd-global.py',
+    '../_base_/methods/ctkd-global.py',
 ]
 model = dict(temperature=_base_.kd_temperature)

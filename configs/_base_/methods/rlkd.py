@@ -5,9 +5,9 @@
 # - warm-up: epoch 0 at the fixed T = 4 of the KD baseline (also the agent's initial
 #   mean temperature); the agent acts from epoch 1 on;
 # - state per RoI: student top-1 prob., teacher top-1 prob., student top-1 - top-2
-#   margin; reward: change of the student's RoI accuracy (`acc`, averaged over the
-#   GPUs) between successive iterations, calibrated to RoIs by a learned return
-#   decomposition;
+#   margin; reward: change of the student's foreground RoI accuracy (`acc_fg`, over
+#   the sampled foreground RoIs of all GPUs) between successive iterations,
+#   calibrated to RoIs by a learned return decomposition;
 # - PPO (actor and critic MLPs 256-256, GAE gamma .99 / lambda .95, clip .2) every 50
 #   iterations (~146 updates per epoch with 8 GPUs x 2 images), with its own Adam:
 #   the agent is outside the detector's parameters and optim_wrapper;
