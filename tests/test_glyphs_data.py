@@ -3,6 +3,8 @@ families, font rendering, determinism, COCO validity, box tightness, coverage an
 scale spread of the default training split, its mmdet dataset and configs."""
 import json
 import os.path as osp
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -276,7 +278,12 @@ def test_configs():
     for cfg in (student, teacher):
         assert cfg.model.roi_head.bbox_head.num_classes == len(
             G.GLYPHS_CLASSES)
-        assert 'ctkd_det.datasets.glyphs' in cfg.custom_imports.imports
+        # the config's imports alone register the dataset type (fresh process)
+        code = ('import importlib, sys; from mmdet.registry import DATASETS; '
+                '[importlib.import_module(m) for m in sys.argv[1:]]; '
+                "assert DATASETS.get('GlyphsDataset') is not None")
+        subprocess.run([sys.executable, '-c', code,
+                        *cfg.custom_imports.imports], check=True)
         assert cfg.train_dataloader.dataset.type == 'GlyphsDataset'
         assert cfg.val_evaluator.ann_file.endswith('annotations/val.json')
     assert (student.model.backbone.depth, teacher.model.backbone.depth) == (18,

@@ -330,3 +330,42 @@ def test_roi_recorder_records_targets_and_leaves_nothing_behind():
         with recorder.record(model.roi_head):
             raise RuntimeError('boom')
     assert nothing_left()
+
+
+@pytest.mark.parametrize('loss_cfg', [
+    dict(type='DKDLoss', alpha=1.0, beta=0.25),
+    dict(type='KDLoss', fg_weight=1.0, bg_weight=0.0),
+])
+def test_label_aware_losses_get_the_sampled_rois_labels(loss_cfg):
+    """The detector hands the sampled RoIs' labels (background = C, from the
+    student's sampler) to the loss: its ``loss_kd`` equals the loss computed
+    here from the recorded logits and mmdet's own targets."""
+    import functools
+    model = _build(temperature=dict(type='FixedTemperature', value=2.0),
+                   distill_loss=loss_cfg)
+    model.train()
+    inputs, samples = fake_batch(seed=5)
+    seen = {}
+    orig = model.roi_head.bbox_head.loss_and_target
+
+    @functools.wraps(orig)
+    def spy(*args, **kwargs):  # mmdet's own targets of the same step
+        out = orig(*args, **kwargs)
+        seen['labels'] = out['bbox_targets'][0]
+        return out
+
+    model.roi_head.bbox_head.loss_and_target = spy
+    losses = model.loss(inputs, samples)
+    del model.roi_head.bbox_head.loss_and_target
+    record = model.last_roi_record
+    labels = seen['labels']
+    assert torch.equal(record.labels, labels)
+    assert (labels == NUM_CLASSES).any() and (labels < NUM_CLASSES).any()
+    with torch.no_grad():
+        t_logits = model.teacher_logits(inputs, record.rois)
+    s_logits = record.cls_score
+    expected = MODELS.build(loss_cfg)(s_logits, t_logits, 2.0, labels)
+    assert torch.allclose(losses['loss_kd'].detach(), expected, rtol=1e-5)
+    # and it is not the label-blind KD loss
+    blind = MODELS.build(dict(type='KDLoss'))(s_logits, t_logits, 2.0)
+    assert not torch.allclose(expected, blind, rtol=1e-3)

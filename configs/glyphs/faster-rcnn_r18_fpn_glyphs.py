@@ -8,11 +8,6 @@ _base_ = [
     '../shapes/_base_/shapes_runtime.py',
 ]
 
-# GlyphsDataset is registered by ctkd_det.datasets.glyphs
-custom_imports = dict(
-    imports=['ctkd_det', 'ctkd_det.datasets.glyphs'],
-    allow_failed_imports=False)
-
 max_epochs = 12
 num_classes = 29  # len(ctkd_det.datasets.glyphs.GLYPHS_CLASSES), checked by tests
 neck_channels = 64

@@ -3,8 +3,7 @@
 # splits train / dev (tuning) / val (tables). Generate first:
 #   python tools/make_glyphs.py --out data/glyphs   # 256 / 64 / 128 images, 192 px
 # Class names and palette come from GlyphsDataset.METAINFO (one definition, in the
-# package); the dataset type is registered when `ctkd_det.datasets.glyphs` is
-# imported (see custom_imports in the model configs).
+# package); `import ctkd_det` (the runtime's custom_imports) registers it.
 dataset_type = 'GlyphsDataset'
 data_root = 'data/glyphs/'
 img_size = 192

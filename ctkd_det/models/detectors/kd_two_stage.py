@@ -127,8 +127,11 @@ class KDTwoStageDetector(TwoStageDetector):
         feats = self.teacher.extract_feat(batch_inputs)
         return self.teacher.roi_head._bbox_forward(feats, rois)['cls_score']
 
-    def kd_losses(self, student_logits: Tensor, teacher_logits: Tensor) -> dict:
-        """``loss_kd`` plus the temperatures used (logged, not optimised)."""
+    def kd_losses(self, student_logits: Tensor, teacher_logits: Tensor,
+                  labels: Optional[Tensor] = None) -> dict:
+        """``loss_kd`` plus the temperatures used (logged, not optimised).
+        ``labels`` ``(R,)``: the sampled RoIs' classes (background = C), for the
+        losses that split RoIs by them (``DKDLoss``, fg/bg-weighted ``KDLoss``)."""
         if not (torch.isfinite(student_logits).all()
                 and torch.isfinite(teacher_logits).all()):
             # Skip rather than poison the weights; count and warn.
@@ -144,7 +147,8 @@ class KDTwoStageDetector(TwoStageDetector):
             return dict(loss_kd=loss, kd_temp=zero, kd_temp_p10=zero,
                         kd_temp_p90=zero)
         temp = self.temperature(teacher_logits, student_logits)
-        loss = self.distill_loss(student_logits, teacher_logits, temp)
+        loss = self.distill_loss(student_logits, teacher_logits, temp,
+                                 labels=labels)
         t = temp.detach().flatten().float()
         if t.numel() == 0:
             t = t.new_zeros(1)
@@ -162,5 +166,5 @@ class KDTwoStageDetector(TwoStageDetector):
         self.last_roi_record = record.detach()
         s_logits = self.student_kd_logits(record)
         t_logits = self.teacher_logits(batch_inputs, record.rois)
-        losses.update(self.kd_losses(s_logits, t_logits))
+        losses.update(self.kd_losses(s_logits, t_logits, record.labels))
         return losses
