@@ -1,10 +1,10 @@
-"""tools/experiment.py, tools/plot_curves.py and tools/benchmark.py on tiny settings.
+"""tools/experiment.py, tools/kd_ablation.py and tools/plot_curves.py on tiny settings.
 
 One tiny experiment (teacher + 2 methods, 1 seed, 1 epoch of 3 iterations on 6
 images of 64 px) is trained once per module through the real CLI; its work dir
-also feeds the plot tests.
+also feeds the plot tests. The library (``ctkd_det.experiments``) is imported;
+the thin CLIs run as ``python tools/<tool>.py``.
 """
-import importlib.util
 import json
 import os.path as osp
 import struct
@@ -13,21 +13,12 @@ import sys
 
 import pytest
 
+from ctkd_det.experiments import ablation, curves
+from ctkd_det.experiments.runs import file_digest
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS = osp.join(REPO, 'tools')
-SHAPES = osp.join(REPO, 'configs', 'shapes')
 METHODS = ['none', 'ctkd-instance']
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(
-        f'_tool_{name}', osp.join(TOOLS, f'{name}.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-plot_tool = _load('plot_curves')
 
 
 def _experiment_cmd(root):
@@ -110,7 +101,12 @@ def test_runs_follow_the_settings(experiment):
     hook, = [h for h in cfg.custom_hooks
              if h['type'] == 'CurriculumTemperatureHook']
     assert hook['by_epoch'] is False and hook['loops'] == 1
-    assert cfg.experiment.teacher_digest
+    # the teacher's identity is part of the run's cache key: its content digest
+    with open(osp.join(ctkd['work_dir'], 'done.json')) as f:
+        inputs = json.load(f)['inputs']
+    assert inputs['model.teacher_ckpt'] == dict(
+        path=res['teacher']['checkpoint'],
+        digest=file_digest(res['teacher']['checkpoint']))
 
 
 def test_students_start_from_the_pretrained_backbone(experiment):
@@ -135,7 +131,10 @@ def test_students_start_from_the_pretrained_backbone(experiment):
             type='Pretrained', checkpoint=pre['checkpoint'], prefix='backbone.')
         assert cfg.model.neck.get('init_cfg') is None or \
             cfg.model.neck.init_cfg.get('type') != 'Pretrained'
-        assert cfg.experiment.backbone_digest
+        with open(osp.join(r['work_dir'], 'done.json')) as f:
+            inputs = json.load(f)['inputs']
+        assert inputs['model.backbone.init_cfg.checkpoint']['digest'] == \
+            file_digest(pre['checkpoint'])
     # mmengine's PretrainedInit really loaded it (logged at init)
     for r in res['runs']:
         with open(osp.join(r['work_dir'], 'train.log')) as f:
@@ -196,7 +195,7 @@ def test_plot_curves_from_real_log(experiment, tmp_path):
     res = experiment['result']
     work = {r['method']: r['work_dir'] for r in res['runs']}
     out = str(tmp_path / 'curves.png')
-    summary = plot_tool.plot_curves(
+    summary = curves.plot_curves(
         {'instance': work['ctkd-instance'], 'no KD': work['none']}, out)
     assert osp.getsize(out) > 1000
     assert _png_size(out) == tuple(summary['size_px'])
@@ -231,7 +230,7 @@ def test_plot_curves_band_only_when_temperatures_differ(tmp_path):
              kd_temp_p10=10 + i, kd_temp_p90=10 + i, **{'lambda': i / 5})
         for i in range(1, 6)])
     out = str(tmp_path / 'c.png')
-    summary = plot_tool.plot_curves({'kd': fixed, 'global': glob}, out)
+    summary = curves.plot_curves({'kd': fixed, 'global': glob}, out)
     assert _png_size(out) == tuple(summary['size_px'])
     assert summary['runs']['kd']['temperature']
     assert not summary['runs']['kd']['band']
@@ -242,31 +241,35 @@ def test_plot_curves_band_only_when_temperatures_differ(tmp_path):
 
 def test_plot_curves_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='no such work dir'):
-        plot_tool.plot_curves({'x': str(tmp_path / 'missing')},
-                              str(tmp_path / 'x.png'))
+        curves.plot_curves({'x': str(tmp_path / 'missing')},
+                           str(tmp_path / 'x.png'))
     (tmp_path / 'empty').mkdir()
     with pytest.raises(FileNotFoundError, match='no mmengine scalar log'):
-        plot_tool.plot_curves({'x': str(tmp_path / 'empty')},
-                              str(tmp_path / 'x.png'))
+        curves.plot_curves({'x': str(tmp_path / 'empty')},
+                           str(tmp_path / 'x.png'))
     plain = _write_log(tmp_path / 'plain', [
         dict(iter=1, epoch=1, loss=1.0, loss_cls=0.5)])
     with pytest.raises(ValueError, match='none of the runs logged'):
-        plot_tool.plot_curves({'x': plain}, str(tmp_path / 'x.png'))
+        curves.plot_curves({'x': plain}, str(tmp_path / 'x.png'))
     assert not (tmp_path / 'x.png').exists()
 
 
-def test_plot_curves_cli(tmp_path, capsys):
+def test_plot_curves_cli(tmp_path):
     log = _write_log(tmp_path / 'run', [
         dict(iter=i, loss_kd=1.0, kd_temp=5.0, kd_temp_p10=4.0,
              kd_temp_p90=6.0, **{'lambda': 1.0}) for i in (5, 10)])
     scalars = osp.join(log, '20260101_000000', 'vis_data', 'scalars.json')
     out = str(tmp_path / 'cli.png')
-    plot_tool.main([scalars, '--labels', 'inst', '--out', out])
-    assert 'inst: 2 points, temperature, band, lambda, loss_kd' in \
-        capsys.readouterr().out
+    tool = [sys.executable, osp.join(TOOLS, 'plot_curves.py')]
+    proc = subprocess.run(tool + [scalars, '--labels', 'inst', '--out', out],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'inst: 2 points, temperature, band, lambda, loss_kd' in proc.stdout
     _png_size(out)
-    with pytest.raises(SystemExit):
-        plot_tool.main([str(tmp_path / 'nope'), '--out', out])
+    proc = subprocess.run(tool + [str(tmp_path / 'nope'), '--out', out],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 1  # SystemExit with the reason
+    assert 'plot_curves:' in proc.stderr and 'no such work dir' in proc.stderr
 
 
 # -- kd_ablation -----------------------------------------------------------------
@@ -274,7 +277,6 @@ def test_ablation_trains_on_table_data_and_evaluates_on_dev(tmp_path):
     """The KD ablation must never see the table's val split: its runs train on the
     table's training images and evaluate on the dev split; one knob per variant."""
     import argparse
-    ablation = _load('kd_ablation')
     ckpt = tmp_path / 'teacher.pth'
     ckpt.write_bytes(b'not read, only hashed')
     args = argparse.Namespace(
@@ -283,7 +285,7 @@ def test_ablation_trains_on_table_data_and_evaluates_on_dev(tmp_path):
         cfg_options=None, epochs=12)
     seen = {}
     for name in ablation.VARIANTS:
-        cfg = ablation.make_config(name, 0, args)
+        cfg = ablation.variant_config(name, 0, args)
         assert cfg.train_dataloader.dataset.data_root.rstrip('/') == \
             args.data_root
         for key in ('val_dataloader', 'test_dataloader'):
@@ -316,12 +318,12 @@ def test_ablation_trains_on_table_data_and_evaluates_on_dev(tmp_path):
         'none-sepfc': (None, None, None),
         'kd-t4-sepfc': ('FixedTemperature', 4.0, 1.0)}
     for name in ('kd-t4-head', 'kd-t4-sepfc-head'):
-        assert ablation.make_config(name, 0, args).model.type == \
+        assert ablation.variant_config(name, 0, args).model.type == \
             'HeadKDTwoStageDetector'
-    assert ablation.make_config('kd-t4', 0, args).model.type == \
+    assert ablation.variant_config('kd-t4', 0, args).model.type == \
         'KDTwoStageDetector'
-    assert ablation.make_config('kd-t4-head', 0, args).model.teacher_ckpt == \
+    assert ablation.variant_config('kd-t4-head', 0, args).model.teacher_ckpt == \
         str(ckpt)
-    tmax = {name: ablation.make_config(name, 0, args).model.temperature.t_max
+    tmax = {name: ablation.variant_config(name, 0, args).model.temperature.t_max
             for name in ('ctkd-global', 'ctkd-global-tmax4')}
     assert tmax == {'ctkd-global': 21.0, 'ctkd-global-tmax4': 4.0}

@@ -1,0 +1,5 @@
+# KD ablation, student backbone from scratch (tools/kd_ablation.py's default):
+# ../pretrained/kd-t4-head.py without the pretrained backbone.
+_base_ = ['../pretrained/kd-t4-head.py']
+
+model = dict(backbone=dict(init_cfg=None))
