@@ -1,13 +1,10 @@
-# Teacher: Faster R-CNN, ResNet-50 + FPN(128 ch), wider RoI head; same data and
-# schedule as the R18 student (see that file for overriding the epochs).
-_base_ = ['./faster-rcnn_r18_fpn_shapes.py']
+# Teacher on the shapes set: Faster R-CNN, ResNet-50 + FPN(128 ch), wider RoI head;
+# same data and schedule as the R18 student.
+_base_ = [
+    '../_base_/models/faster-rcnn_r50_fpn_cpu.py',
+    './_base_/shapes_detection.py',
+    '../_base_/schedules/adamw_12e_cpu.py',
+]
 
-neck_channels = 128
-
-model = dict(
-    backbone=dict(depth=50),
-    neck=dict(in_channels=[256, 512, 1024, 2048], out_channels=neck_channels),
-    rpn_head=dict(in_channels=neck_channels, feat_channels=neck_channels),
-    roi_head=dict(
-        bbox_roi_extractor=dict(out_channels=neck_channels),
-        bbox_head=dict(in_channels=neck_channels, fc_out_channels=1024)))
+num_classes = 4
+model = dict(roi_head=dict(bbox_head=dict(num_classes=num_classes)))

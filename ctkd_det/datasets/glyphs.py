@@ -34,20 +34,21 @@ horizontal flips (the configs do not).
 
 Image ``i`` of split ``s`` depends only on ``(seed, s, i)``: the splits are
 separate random streams, a set is byte-identical for the same arguments (same
-Pillow / OpenCV build) and is not regenerated when ``meta.json`` matches.
+Pillow / OpenCV build) and is not regenerated when ``meta.json`` matches (files
+written by :mod:`ctkd_det.datasets.coco_writer`, as for the shapes set).
 """
 import colorsys
 import functools
 import json
-import os
 import os.path as osp
-import re
 from typing import Dict, List, Sequence, Tuple
 
 import cv2
 import numpy as np
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
+
+from .coco_writer import make_coco_set
 
 # Families of look-alike glyphs (family name -> member characters). Classes are
 # the members in this order; each character is also its class name.
@@ -410,32 +411,12 @@ def make_image(rng: np.random.Generator, size: int = REF_SIZE,
 
 
 # ---------------------------------------------------------------------- files
-def _generate_split(out_dir, split, num, size, seed):
-    img_dir = osp.join(out_dir, split)
-    os.makedirs(img_dir, exist_ok=True)
-    for name in os.listdir(img_dir):  # stale images of an earlier, larger set
-        if re.fullmatch(r'\d{6}\.png', name):
-            os.remove(osp.join(img_dir, name))
-    images, anns = [], []
-    for i in range(num):
-        rng = np.random.default_rng([seed, SPLITS.index(split), i])
-        img, objects = make_image(rng, size)
-        file_name = f'{i:06d}.png'
-        cv2.imwrite(osp.join(img_dir, file_name), img)
-        images.append(dict(id=i + 1, file_name=file_name, width=size,
-                           height=size))
-        for label, (x0, y0, x1, y1) in objects:
-            w, h = x1 - x0 + 1, y1 - y0 + 1
-            anns.append(dict(id=len(anns) + 1, image_id=i + 1,
-                             category_id=label + 1, bbox=[x0, y0, w, h],
-                             area=w * h, iscrowd=0))
-    categories = [dict(id=k + 1, name=n, supercategory=GLYPHS_CLASS_FAMILY[k])
-                  for k, n in enumerate(GLYPHS_CLASSES)]
-    coco = dict(info=dict(description=f'synthetic glyphs ({split})'),
-                images=images, annotations=anns, categories=categories)
-    with open(osp.join(out_dir, 'annotations', f'{split}.json'), 'w') as f:
-        json.dump(coco, f)
-    return len(anns)
+def _draw(rng, size):
+    """One cluttered image and its objects as ``(label, box, area)``: the ink
+    box and its area (box area: COCO's size buckets then refer to box size)."""
+    img, objects = make_image(rng, size)
+    return img, [(label, (x0, y0, x1, y1), (x1 - x0 + 1) * (y1 - y0 + 1))
+                 for label, (x0, y0, x1, y1) in objects]
 
 
 def make_glyphs(out_dir: str, num_train: int = 256, num_dev: int = 64,
@@ -457,20 +438,11 @@ def make_glyphs(out_dir: str, num_train: int = 256, num_dev: int = 64,
                   num_val=int(num_val), size=int(size), seed=int(seed),
                   version=GENERATOR_VERSION, font=font_name(),
                   classes=list(GLYPHS_CLASSES))
-    meta_path = osp.join(out_dir, 'meta.json')
-    ann_paths = [osp.join(out_dir, 'annotations', f'{s}.json') for s in SPLITS]
-    if osp.isfile(meta_path) and all(osp.isfile(p) for p in ann_paths):
-        with open(meta_path) as f:
-            if json.load(f) == params:
-                return dict(params, generated=False)
-    if osp.isfile(meta_path):
-        os.remove(meta_path)  # a crash below must not leave a stale 'done' marker
-    os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
-    counts = {s: _generate_split(out_dir, s, n, int(size), int(seed))
-              for s, n in zip(SPLITS, (num_train, num_dev, num_val))}
-    with open(meta_path, 'w') as f:
-        json.dump(params, f, indent=1)
-    return dict(params, generated=True, num_instances=counts)
+    categories = [dict(id=k + 1, name=n, supercategory=GLYPHS_CLASS_FAMILY[k])
+                  for k, n in enumerate(GLYPHS_CLASSES)]
+    return make_coco_set(out_dir, params,
+                         dict(zip(SPLITS, (num_train, num_dev, num_val))),
+                         _draw, categories, 'glyphs')
 
 
 def set_eval_split(cfg, split: str):

@@ -9,18 +9,16 @@ configs need no class list. COCO category ids are ``index + 1``.
 ``make_shapes(out_dir, num_train, num_val, size, seed)`` writes
 ``OUT/{train,val}/NNNNNN.png``, ``OUT/annotations/{train,val}.json`` and
 ``OUT/meta.json``; it does nothing when ``meta.json`` already records the same
-parameters. Image ``i`` of a split depends only on ``(seed, split, i)``.
+parameters. Image ``i`` of a split depends only on ``(seed, split, i)``. The
+files are written as for the glyphs set (:mod:`ctkd_det.datasets.coco_writer`).
 """
-import json
-import os
-import os.path as osp
-import re
-
 import cv2
 import numpy as np
 
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
+
+from .coco_writer import make_coco_set
 
 SHAPES_CLASSES = ('circle', 'square', 'triangle', 'cross')
 # One colour per class for mmdet's visualizer (RGB).
@@ -127,34 +125,16 @@ def _make_image(rng, size):
     return img, [(lab, vis) for lab, _, vis in objs]
 
 
-def _generate_split(out_dir, split, num, size, seed):
-    img_dir = osp.join(out_dir, split)
-    os.makedirs(img_dir, exist_ok=True)
-    for name in os.listdir(img_dir):  # stale images of an earlier, larger set
-        if re.fullmatch(r'\d{6}\.png', name):
-            os.remove(osp.join(img_dir, name))
-    images, anns = [], []
-    for i in range(num):
-        rng = np.random.default_rng([seed, SPLITS.index(split), i])
-        img, objs = _make_image(rng, size)
-        file_name = f'{i:06d}.png'
-        cv2.imwrite(osp.join(img_dir, file_name), img)
-        images.append(dict(id=i + 1, file_name=file_name, width=size,
-                           height=size))
-        for label, vis in objs:
-            ys, xs = np.nonzero(vis)
-            x0, y0 = int(xs.min()), int(ys.min())
-            w, h = int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1
-            anns.append(dict(id=len(anns) + 1, image_id=i + 1,
-                             category_id=label + 1, bbox=[x0, y0, w, h],
-                             area=int(vis.sum()), iscrowd=0))
-    categories = [dict(id=k + 1, name=n, supercategory='shape')
-                  for k, n in enumerate(SHAPES_CLASSES)]
-    coco = dict(info=dict(description=f'synthetic shapes ({split})'),
-                images=images, annotations=anns, categories=categories)
-    with open(osp.join(out_dir, 'annotations', f'{split}.json'), 'w') as f:
-        json.dump(coco, f)
-    return len(anns)
+def _draw(rng, size):
+    """One image and its objects as ``(label, box, area)``: the inclusive pixel
+    box and the pixel count of each object's visible part."""
+    img, objs = _make_image(rng, size)
+    boxes = []
+    for label, vis in objs:
+        ys, xs = np.nonzero(vis)
+        box = int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())
+        boxes.append((label, box, int(vis.sum())))
+    return img, boxes
 
 
 def make_shapes(out_dir, num_train=128, num_val=64, size=160, seed=0):
@@ -165,17 +145,8 @@ def make_shapes(out_dir, num_train=128, num_val=64, size=160, seed=0):
     params = dict(num_train=int(num_train), num_val=int(num_val), size=int(size),
                   seed=int(seed), version=GENERATOR_VERSION,
                   classes=list(SHAPES_CLASSES))
-    meta_path = osp.join(out_dir, 'meta.json')
-    ann_paths = [osp.join(out_dir, 'annotations', f'{s}.json') for s in SPLITS]
-    if osp.isfile(meta_path) and all(osp.isfile(p) for p in ann_paths):
-        with open(meta_path) as f:
-            if json.load(f) == params:
-                return dict(params, generated=False)
-    if osp.isfile(meta_path):
-        os.remove(meta_path)  # a crash below must not leave a stale 'done' marker
-    os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
-    counts = {s: _generate_split(out_dir, s, n, int(size), int(seed))
-              for s, n in zip(SPLITS, (num_train, num_val))}
-    with open(meta_path, 'w') as f:
-        json.dump(params, f, indent=1)
-    return dict(params, generated=True, num_instances=counts)
+    categories = [dict(id=k + 1, name=n, supercategory='shape')
+                  for k, n in enumerate(SHAPES_CLASSES)]
+    return make_coco_set(out_dir, params,
+                         dict(zip(SPLITS, (num_train, num_val))), _draw,
+                         categories, 'shapes')

@@ -2,7 +2,8 @@
 # square images of `img_size` px. Generate first:
 #   python tools/make_shapes.py --out data/shapes --num-train 128 --num-val 64 --size 160
 # `ShapesDataset` is mmdet's CocoDataset with the set's classes and palette as its
-# METAINFO (defined once, in the package).
+# METAINFO (defined once, in the package). The glyphs set is read the same way
+# (configs/glyphs/_base_/glyphs_detection.py inherits this file).
 dataset_type = 'ShapesDataset'
 data_root = 'data/shapes/'
 img_size = 160

@@ -1,13 +1,10 @@
-# Results table, `kd-t4`: vanilla KD at a fixed T = 4 from the table's teacher
-# (table/teacher.py), the student's backbone from the table's pretraining run
-# (table/pretrain.py), 12 epochs, weights-only checkpoint.
-_base_ = ['../faster-rcnn_r50-to-r18_fpn_kd_cpu_shapes.py']
+# Results table, `kd-t4`: vanilla KD at a fixed T = 4 (the shapes KD config) from
+# the table's teacher, the student's backbone from the table's pretraining run
+# (_base_/table_checkpoints.py), 12 epochs, weights-only checkpoint.
+_base_ = [
+    '../faster-rcnn_r50-to-r18_fpn_kd_cpu_shapes.py',
+    './_base_/table_checkpoints.py',
+]
 
-model = dict(
-    teacher_ckpt='work_dirs/experiment/teacher/epoch_20.pth',
-    temperature=dict(type='FixedTemperature', value=4.0),
-    backbone=dict(init_cfg=dict(
-        _delete_=True,
-        type='Pretrained', prefix='backbone.',
-        checkpoint='work_dirs/experiment/pretrain/epoch_12.pth')))
+model = _base_.table_kd_model
 default_hooks = dict(checkpoint=dict(save_optimizer=False))

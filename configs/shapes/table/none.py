@@ -1,9 +1,10 @@
 # Results table, `none`: the R18-FPN student alone, its backbone from the table's
-# pretraining run (table/pretrain.py), 12 epochs, weights-only checkpoint.
-_base_ = ['../faster-rcnn_r18_fpn_shapes.py']
+# pretraining run (as every student of the table: _base_/table_checkpoints.py),
+# 12 epochs, weights-only checkpoint.
+_base_ = [
+    '../faster-rcnn_r18_fpn_shapes.py',
+    './_base_/table_checkpoints.py',
+]
 
-model = dict(backbone=dict(init_cfg=dict(
-    _delete_=True,
-    type='Pretrained', prefix='backbone.',
-    checkpoint='work_dirs/experiment/pretrain/epoch_12.pth')))
+model = dict(backbone=_base_.table_kd_model.backbone)
 default_hooks = dict(checkpoint=dict(save_optimizer=False))

@@ -1,4 +1,6 @@
-# Runtime for the CPU-sized shapes experiments (mmdet's default_runtime, adapted).
+# Runtime of the CPU-sized experiments on the generated sets (shapes, glyphs):
+# mmdet's default_runtime, adapted. The schedule fragment builds on it
+# (configs/_base_/schedules/adamw_12e_cpu.py).
 default_scope = 'mmdet'
 custom_imports = dict(imports=['ctkd_det'], allow_failed_imports=False)
 
@@ -6,7 +8,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=5),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # interval is set per model config (= max_epochs); save_last keeps the final one
+    # interval: set by the schedule (= max_epochs); save_last keeps the final one
     checkpoint=dict(
         type='CheckpointHook', interval=1, max_keep_ckpts=1, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),

@@ -1,0 +1,14 @@
+# Teacher of the CPU-sized generated sets: the student's Faster R-CNN
+# (faster-rcnn_r18_fpn_cpu.py) with a ResNet-50 + FPN(128 ch) and a wider RoI
+# head. The config sets the class count, as for the student.
+_base_ = './faster-rcnn_r18_fpn_cpu.py'
+
+neck_channels = 128
+
+model = dict(
+    backbone=dict(depth=50),
+    neck=dict(in_channels=[256, 512, 1024, 2048], out_channels=neck_channels),
+    rpn_head=dict(in_channels=neck_channels, feat_channels=neck_channels),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=neck_channels),
+        bbox_head=dict(in_channels=neck_channels, fc_out_channels=1024)))
