@@ -32,10 +32,18 @@ MMDET_CONFIGS = osp.join(get_installed_path('mmdet'), '.mim', 'configs')
 NAME_RE = re.compile(
     r'^(?P<detector>faster-rcnn)_(?P<teacher>r101|r50)-to-'
     r'(?P<student>r18|r50|mobilenetv2)_fpn_'
-    r'(?P<method>kd|ctkd-global|ctkd-instance|rlkd)_(?P<schedule>1x)_coco\.py$')
+    r'(?P<method>kd|ctkd-global|ctkd-instance|rlkd|dkd|ctkd-global-dkd|'
+    r'ctkd-instance-dkd)_(?P<schedule>1x)_coco\.py$')
 PAIRINGS = {('r101', 'r18'), ('r101', 'r50'), ('r50', 'mobilenetv2')}
 METHODS = {'kd': 'FixedTemperature', 'ctkd-global': 'GlobalTemperature',
-           'ctkd-instance': 'InstanceTemperature', 'rlkd': 'RLTemperature'}
+           'ctkd-instance': 'InstanceTemperature', 'rlkd': 'RLTemperature',
+           'dkd': 'FixedTemperature', 'ctkd-global-dkd': 'GlobalTemperature',
+           'ctkd-instance-dkd': 'InstanceTemperature'}
+# the loss of each method (mdistiller's detection DKD: alpha 1, beta 0.25, T = 1)
+LOSSES = {m: dict(type='DKDLoss', alpha=1.0, beta=0.25, loss_weight=1.0)
+          if m.endswith('dkd') else dict(type='KDLoss', loss_weight=1.0)
+          for m in METHODS}
+FIXED_T = {'kd': 4.0, 'dkd': 1.0}
 NUM_CLASSES = 80  # COCO; the RoI head has NUM_CLASSES + 1 logits (background)
 RESNET_DEPTH = {'r18': 18, 'r50': 50, 'r101': 101}
 STUDENT_CHANNELS = {'r18': [64, 128, 256, 512], 'r50': [256, 512, 1024, 2048],
@@ -134,11 +142,13 @@ def test_config_contents(path):
                                       allow_failed_imports=False)
     model = cfg.model
     assert model.type == 'KDTwoStageDetector'
-    assert model.distill_loss.type == 'KDLoss'
+    assert model.distill_loss == LOSSES[name['method']]
 
     # temperature module <-> method in the name
     temp = model.temperature
     assert temp.type == METHODS[name['method']]
+    if temp.type == 'FixedTemperature':
+        assert temp.value == FIXED_T[name['method']]
     if temp.type == 'InstanceTemperature':
         assert temp.num_classes == NUM_CLASSES + 1
     if temp.type != 'FixedTemperature':
@@ -245,7 +255,7 @@ def test_config_builds(path):
         optim = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
         assert agent.isdisjoint(
             id(p) for g in optim.param_groups for p in g['params'])
-    elif name['method'] == 'kd':
+    elif METHODS[name['method']] == 'FixedTemperature':
         assert not temp_params
     else:
         assert temp_params

@@ -83,13 +83,18 @@ def test_table_files_hold_the_table_setting():
             assert osp.join(REPO, cfg.model.teacher_ckpt) == \
                 _stage_checkpoint('teacher', teacher.train_cfg.max_epochs)
             temps[method] = (cfg.model.temperature.type,
-                             cfg.model.temperature.get('value'))
+                             cfg.model.temperature.get('value'),
+                             cfg.model.distill_loss.type,
+                             cfg.model.distill_loss.get('fg_weight'))
+    fixed, kd = 'FixedTemperature', 'KDLoss'
     assert temps == {
-        'kd-t1': ('FixedTemperature', 1.0), 'kd-t2': ('FixedTemperature', 2.0),
-        'kd-t4': ('FixedTemperature', 4.0),
-        'ctkd-global': ('GlobalTemperature', None),
-        'ctkd-instance': ('InstanceTemperature', None),
-        'rlkd': ('RLTemperature', None)}
+        'kd-t1': (fixed, 1.0, kd, None), 'kd-t2': (fixed, 2.0, kd, None),
+        'kd-t4': (fixed, 4.0, kd, None),
+        'ctkd-global': ('GlobalTemperature', None, kd, None),
+        'ctkd-instance': ('InstanceTemperature', None, kd, None),
+        'rlkd': ('RLTemperature', None, kd, None),
+        'dkd': (fixed, 1.0, 'DKDLoss', None),
+        'kd-fgbg': (fixed, 1.0, kd, 2.0)}
 
 
 @pytest.mark.parametrize('init', plans.ABLATION_INITS)

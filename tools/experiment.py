@@ -17,12 +17,13 @@ seed's distillation runs.
     python tools/experiment.py --methods none ctkd-global --seeds 0 1 2 --epochs 6
 
 Methods: none (student alone), kd-t1 / kd-t2 / kd-t4 (vanilla KD, fixed T),
-ctkd-global, ctkd-instance, rlkd: configs/shapes/table/<method>.py.
+ctkd-global, ctkd-instance, rlkd, dkd (DKD at T = 1), kd-fgbg (fg/bg-weighted
+KD at T = 1): configs/shapes/table/<method>.py.
 
 Full setting (defaults, the config files' own): 128 train / 64 val images of
 160 px, teacher 20 epochs, backbone pretraining 12 epochs (128 images, generator
 seed 2), students 12 epochs (192 iterations at batch 8), seeds 0 1 2, all methods:
-2 + 3 x 7 runs, in work_dirs/experiment. With ``--jobs 2`` (one thread per run)
+2 + 3 x 9 runs, in work_dirs/experiment. With ``--jobs 2`` (one thread per run)
 on a 2-core machine a KD run takes ~5 min (1.4 s/step), a plain student ~3 min,
 the teacher ~9 min on both cores.
 ``--quick``: 64 train / 32 val images of 160 px, teacher 8 epochs, pretraining

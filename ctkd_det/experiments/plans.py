@@ -25,7 +25,7 @@ TABLE_DIR = osp.join(SHAPES, 'table')
 ABLATION_DIR = osp.join(SHAPES, 'ablation')
 # the table's cells in its order; its stage runs (trained first): TEACHER, PRETRAIN
 TABLE_METHODS = ('none', 'kd-t1', 'kd-t2', 'kd-t4', 'ctkd-global',
-                 'ctkd-instance', 'rlkd')
+                 'ctkd-instance', 'rlkd', 'dkd', 'kd-fgbg')
 TEACHER, PRETRAIN = 'teacher', 'pretrain'
 ABLATION_VARIANTS = (
     'none', 'kd-t1', 'kd-t4', 'kd-t4-w0', 'kd-t4-w0.25', 'kd-t4-w0.0625',
