@@ -1,8 +1,9 @@
-"""Shared by the reliability tests (resume/determinism, distributed, bad input,
-export): tiny generated shapes data, a tiny teacher checkpoint, and the CTKD-global
-shapes config with its models swapped for ``_tiny``'s (seconds per run on 2 cores).
+"""Tiny KD runs for the reliability tests (resume/determinism, distributed, bad
+input, export, box quality, RLKD integration): a tiny teacher checkpoint, the
+CTKD-global shapes config with its models swapped for ``_tiny``'s (seconds per
+run on 2 cores), and probe hooks. Training subprocesses import this module too
+(``custom_imports``), so it imports nothing from ``conftest``.
 """
-import contextlib
 import os
 import os.path as osp
 import signal
@@ -17,24 +18,17 @@ from mmengine.runner import save_checkpoint
 
 import ctkd_det  # noqa: F401
 from ctkd_det.apis import set_data_root
-from ctkd_det.datasets import make_shapes
+from ctkd_det.datasets import SHAPES_CLASSES
 from mmdet.registry import HOOKS, MODELS
 
 from _tiny import tiny_faster_rcnn
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CFG_DIR = osp.join(REPO, 'configs', 'shapes')
-CTKD_GLOBAL = osp.join(CFG_DIR, 'faster-rcnn_r50-to-r18_fpn_ctkd-global_cpu_shapes.py')
-NUM_CLASSES = 4  # the shapes set
+CTKD_GLOBAL = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                       'configs', 'shapes',
+                       'faster-rcnn_r50-to-r18_fpn_ctkd-global_cpu_shapes.py')
+NUM_CLASSES = len(SHAPES_CLASSES)
 STUDENT_KEYS = ('data_preprocessor', 'backbone', 'neck', 'rpn_head', 'roi_head',
                 'train_cfg', 'test_cfg')
-
-
-
-def make_tiny_shapes(root: str) -> str:
-    """8 train / 4 val images of 96 px."""
-    make_shapes(str(root), num_train=8, num_val=4, size=96, seed=0)
-    return str(root)
 
 
 def save_tiny_teacher(path: str, seed: int = 123, **kwargs) -> str:
@@ -180,20 +174,3 @@ class KillAfterEpochHook(Hook):
 
 def find_hook(runner, cls):
     return next(h for h in runner.hooks if isinstance(h, cls))
-
-
-@contextlib.contextmanager
-def one_torch_thread():
-    """Tiny models gain nothing from intra-op threads; on a shared 2-core machine
-    a single thread avoids oversubscription. Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def one_thread_env(**extra):
-    """Environment for subprocesses: one intra-op thread."""
-    return dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', **extra)

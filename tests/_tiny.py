@@ -10,6 +10,18 @@ from mmdet.structures import DetDataSample
 NUM_CLASSES = 3
 
 
+def _assign_and_sample(pos_iou_thr, neg_iou_thr, min_pos_iou,
+                       match_low_quality, pos_fraction, add_gt_as_proposals):
+    """A training stage's ``assigner`` (max IoU) and ``sampler`` (64 random
+    boxes per image)."""
+    return dict(
+        assigner=dict(type='MaxIoUAssigner', pos_iou_thr=pos_iou_thr,
+                      neg_iou_thr=neg_iou_thr, min_pos_iou=min_pos_iou,
+                      match_low_quality=match_low_quality, ignore_iof_thr=-1),
+        sampler=dict(type='RandomSampler', num=64, pos_fraction=pos_fraction,
+                     neg_pos_ub=-1, add_gt_as_proposals=add_gt_as_proposals))
+
+
 def tiny_faster_rcnn(num_classes=NUM_CLASSES, base_channels=8, mean=None):
     """A FasterRCNN model dict small enough to run a step in well under a second."""
     c = [base_channels * 2**i for i in range(4)]
@@ -51,23 +63,13 @@ def tiny_faster_rcnn(num_classes=NUM_CLASSES, base_channels=8, mean=None):
                               loss_weight=1.0),
                 loss_bbox=dict(type='L1Loss', loss_weight=1.0))),
         train_cfg=dict(
-            rpn=dict(
-                assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.7,
-                              neg_iou_thr=0.3, min_pos_iou=0.3,
-                              match_low_quality=True, ignore_iof_thr=-1),
-                sampler=dict(type='RandomSampler', num=64, pos_fraction=0.5,
-                             neg_pos_ub=-1, add_gt_as_proposals=False),
-                allowed_border=-1, pos_weight=-1, debug=False),
+            rpn=dict(**_assign_and_sample(0.7, 0.3, 0.3, True, 0.5, False),
+                     allowed_border=-1, pos_weight=-1, debug=False),
             rpn_proposal=dict(nms_pre=200, max_per_img=100,
                               nms=dict(type='nms', iou_threshold=0.7),
                               min_bbox_size=0),
-            rcnn=dict(
-                assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5,
-                              neg_iou_thr=0.5, min_pos_iou=0.5,
-                              match_low_quality=False, ignore_iof_thr=-1),
-                sampler=dict(type='RandomSampler', num=64, pos_fraction=0.25,
-                             neg_pos_ub=-1, add_gt_as_proposals=True),
-                pos_weight=-1, debug=False)),
+            rcnn=dict(**_assign_and_sample(0.5, 0.5, 0.5, False, 0.25, True),
+                      pos_weight=-1, debug=False)),
         test_cfg=dict(
             rpn=dict(nms_pre=100, max_per_img=50,
                      nms=dict(type='nms', iou_threshold=0.7), min_bbox_size=0),

@@ -4,8 +4,6 @@ in test_kd_detector.py, test_temperature.py, test_curriculum_hook.py); non-finit
 teacher logits during real training steps skip the KD term and training goes on."""
 import glob
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -14,16 +12,11 @@ from mmengine.runner import Runner
 from ctkd_det.apis import read_scalars
 from ctkd_det.models import KDTwoStageDetector
 
-from _kd_runs import (REPO, make_tiny_shapes, one_thread_env,
-                      one_torch_thread, save_tiny_teacher, tiny_ctkd_cfg,
-                      train_losses)
+from _kd_runs import save_tiny_teacher, tiny_ctkd_cfg, train_losses
 from _tiny import tiny_faster_rcnn
+from conftest import CONFIGS, run_tool
 
-
-@pytest.fixture(scope='module', autouse=True)
-def _one_thread():
-    with one_torch_thread():
-        yield
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
 @pytest.fixture(autouse=True)
@@ -35,10 +28,8 @@ def no_config_formatting(monkeypatch):
 
 
 @pytest.fixture(scope='module')
-def env(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('bad')
-    return dict(tmp=tmp, data=make_tiny_shapes(tmp / 'shapes'),
-                teacher=save_tiny_teacher(tmp / 'teacher.pth'))
+def env(tiny_shapes, tiny_teacher):
+    return dict(data=tiny_shapes, teacher=tiny_teacher)
 
 
 def _cfg(env, tmp_path, epochs=1):
@@ -132,12 +123,8 @@ def test_tools_train_reports_one_clear_error(env, tmp_path):
     cfg_path = str(tmp_path / 'cfg.py')
     cfg.dump(cfg_path)
     work = str(tmp_path / 'work')
-    proc = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg_path,
-         '--work-dir', work, '--cfg-options',
-         f'model.teacher_ckpt={tmp_path}/missing-teacher.pth'],
-        capture_output=True, text=True, cwd=REPO, env=one_thread_env(),
-        timeout=300)
+    proc = run_tool('train', cfg_path, '--work-dir', work, '--cfg-options',
+                    f'model.teacher_ckpt={tmp_path}/missing-teacher.pth')
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
     assert last == ('FileNotFoundError: teacher_ckpt not found: '
@@ -180,8 +167,8 @@ def test_check_and_rng_hooks_are_in_every_distillation_config():
     """Named default hooks (a dict, merged on inheritance): present in every
     KD/CTKD config, next to the CTKD configs' own custom_hooks list."""
     from mmengine.config import Config
-    paths = sorted(glob.glob(osp.join(REPO, 'configs', 'ctkd', '*.py')) +
-                   glob.glob(osp.join(REPO, 'configs', 'shapes', '*kd*.py')))
+    paths = sorted(glob.glob(osp.join(CONFIGS, 'ctkd', '*.py')) +
+                   glob.glob(osp.join(CONFIGS, 'shapes', '*kd*.py')))
     assert len(paths) >= 12
     for path in paths:
         cfg = Config.fromfile(path)

@@ -1,16 +1,15 @@
 """ctkd_det.experiments.benchmark (CLI tools/benchmark.py) on tiny settings."""
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 
 from ctkd_det.experiments import benchmark
 from ctkd_det.experiments.benchmark import BenchmarkSettings
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SHAPES = osp.join(REPO, 'configs', 'shapes')
+from conftest import CONFIGS, run_tool
+
+SHAPES = osp.join(CONFIGS, 'shapes')
 STUDENT = osp.join(SHAPES, 'faster-rcnn_r18_fpn_shapes.py')
 KD = osp.join(SHAPES, 'faster-rcnn_r50-to-r18_fpn_kd_cpu_shapes.py')
 
@@ -103,12 +102,10 @@ def test_benchmark_cli_with_memory_child(tmp_path):
     """tools/benchmark.py end to end on one variant, with the CPU memory
     peak measured in a child process (``python -m`` of the package module)."""
     out = tmp_path / 'bench.json'
-    proc = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'benchmark.py'),
-         '--configs', f'student={STUDENT}', '--steps', '1', '--warmup', '0',
-         '--batch-size', '1', '--size', '64', '--threads', '1',
-         '--memory-steps', '1', '--out', str(out)],
-        capture_output=True, text=True, cwd=str(tmp_path), timeout=600)
+    proc = run_tool('benchmark', '--configs', f'student={STUDENT}', '--steps',
+                    '1', '--warmup', '0', '--batch-size', '1', '--size', '64',
+                    '--threads', '1', '--memory-steps', '1', '--out', out,
+                    cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert 'memory: student (child process, 1 steps)' in proc.stdout
     assert 'failed' not in proc.stdout, proc.stdout[-3000:]

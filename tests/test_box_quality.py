@@ -4,8 +4,6 @@ import json
 import os
 import os.path as osp
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,8 +16,10 @@ from ctkd_det.apis import last_checkpoint
 from ctkd_det.experiments import box_quality
 from ctkd_det.models.detectors import KDTwoStageDetector
 
-from _kd_runs import (REPO, make_tiny_shapes, one_thread_env,
-                      one_torch_thread, save_tiny_teacher, tiny_ctkd_cfg)
+from _kd_runs import tiny_ctkd_cfg
+from conftest import run_tool
+
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
 def test_box_quality_matching_by_hand():
@@ -94,19 +94,15 @@ def test_box_quality_table():
 
 
 @pytest.fixture(scope='module')
-def trained_run(tmp_path_factory):
+def trained_run(tiny_shapes, tiny_teacher, tmp_path_factory):
     """A tiny CTKD run (1 epoch, 4 iterations) with its ``config.py`` in the
     work dir, as tools/train.py leaves it."""
-    tmp = tmp_path_factory.mktemp('box_quality')
-    data = make_tiny_shapes(tmp / 'shapes')
-    teacher = save_tiny_teacher(tmp / 'teacher.pth')
-    work = str(tmp / 'run')
-    cfg = tiny_ctkd_cfg(data, work, teacher, epochs=1)
-    with one_torch_thread():
-        Runner.from_cfg(cfg).train()
+    work = str(tmp_path_factory.mktemp('box_quality') / 'run')
+    cfg = tiny_ctkd_cfg(tiny_shapes, work, tiny_teacher, epochs=1)
+    Runner.from_cfg(cfg).train()
     cfg.dump(osp.join(work, 'config.py'))
     assert last_checkpoint(work)
-    return dict(work=work, teacher=teacher)
+    return dict(work=work)
 
 
 @pytest.mark.parametrize('pipeline', ['as trained', 'annotations resized'])
@@ -146,8 +142,7 @@ def test_box_quality_compares_boxes_in_original_image_pixels(
         return samples
 
     monkeypatch.setattr(KDTwoStageDetector, 'test_step', oracle)
-    with one_torch_thread():
-        out = box_quality.evaluate_run(run)
+    out = box_quality.evaluate_run(run)
     assert out['n_tp'] == len(coco['annotations']) > 0
     assert out['iou_tp'] == pytest.approx(1.0, abs=1e-5)
     assert out['r75_over_r50'] == 1.0
@@ -176,10 +171,7 @@ def test_box_quality_does_not_read_the_teacher(trained_run, tmp_path):
 def test_box_quality_cli(trained_run):
     """tools/box_quality.py: a line per run, then the table per parent dir."""
     run = trained_run['work']
-    proc = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'box_quality.py'), run,
-         '--group-by-parent'], capture_output=True, text=True,
-        env=one_thread_env(), timeout=300)
+    proc = run_tool('box_quality', run, '--group-by-parent')
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     result = box_quality.evaluate_run(run)

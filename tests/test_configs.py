@@ -24,7 +24,8 @@ import ctkd_det  # noqa: F401
 from ctkd_det.models.detectors.teacher import load_teacher_config
 from mmdet.registry import MODELS
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from conftest import REPO
+
 CONFIG_DIR = osp.join(REPO, 'configs', 'ctkd')
 CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
 MMDET_CONFIGS = osp.join(get_installed_path('mmdet'), '.mim', 'configs')

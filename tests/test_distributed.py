@@ -4,7 +4,6 @@ part of the DDP-wrapped student, so θ and the student's weights must be identic
 on both ranks after every step, although each rank trains on other images."""
 import os
 import os.path as osp
-import socket
 import stat
 import subprocess
 import sys
@@ -16,31 +15,23 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from ctkd_det.apis import last_checkpoint
 from ctkd_det.utils.dist import launcher_env
 
-from _kd_runs import (REPO, make_tiny_shapes, one_thread_env,
-                      save_tiny_teacher, tiny_ctkd_cfg)
+from _kd_runs import tiny_ctkd_cfg
+from conftest import REPO, TOOLS, free_port, tool_env
 
-DIST_TRAIN = osp.join(REPO, 'tools', 'dist_train.sh')
-SLURM_TRAIN = osp.join(REPO, 'tools', 'slurm_train.sh')
-DIST_TEST = osp.join(REPO, 'tools', 'dist_test.sh')
-SLURM_TEST = osp.join(REPO, 'tools', 'slurm_test.sh')
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+DIST_TRAIN = osp.join(TOOLS, 'dist_train.sh')
+SLURM_TRAIN = osp.join(TOOLS, 'slurm_train.sh')
+DIST_TEST = osp.join(TOOLS, 'dist_test.sh')
+SLURM_TEST = osp.join(TOOLS, 'slurm_test.sh')
 
 
 @pytest.fixture(scope='module')
-def dist_run(tmp_path_factory):
+def dist_run(tiny_shapes, tiny_teacher, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('dist')
-    data = make_tiny_shapes(tmp / 'shapes')
-    teacher = save_tiny_teacher(tmp / 'teacher.pth')
     work = str(tmp / 'work')
     dumps = tmp / 'dumps'
     dumps.mkdir()
     # 8 images, 2 ranks x 2 images: 2 steps per epoch, 2 epochs
-    cfg = tiny_ctkd_cfg(data, work, teacher, epochs=2, batch=2)
+    cfg = tiny_ctkd_cfg(tiny_shapes, work, tiny_teacher, epochs=2, batch=2)
     cfg.train_cfg.val_interval = 2
     cfg.custom_imports = dict(imports=['ctkd_det', '_kd_runs'],
                               allow_failed_imports=False)
@@ -48,9 +39,8 @@ def dist_run(tmp_path_factory):
         dict(type='RankStateDumpHook', out_dir=str(dumps))]
     cfg_path = str(tmp / 'cfg.py')
     cfg.dump(cfg_path)
-    env = one_thread_env(PYTHON=sys.executable, PORT=str(_free_port()),
-                         PYTHONPATH=osp.join(REPO, 'tests') + os.pathsep +
-                         os.environ.get('PYTHONPATH', ''))
+    env = tool_env(tests_on_path=True, PYTHON=sys.executable,
+                   PORT=str(free_port()))
     proc = subprocess.run(['bash', DIST_TRAIN, cfg_path, '2', '--work-dir', work],
                           capture_output=True, text=True, cwd=REPO, env=env,
                           timeout=420)
@@ -122,7 +112,7 @@ def _torchrun_args(tmp_path, argv, tool):
     for opt in ('--nnodes=2', '--node_rank=1', '--master_addr=10.1.2.3',
                 '--nproc_per_node=4', '--master_port=12345'):
         assert opt in args
-    return args[args.index(osp.join(REPO, 'tools', tool)) + 1:]
+    return args[args.index(osp.join(TOOLS, tool)) + 1:]
 
 
 def _srun_env(tmp_path, **extra):
@@ -146,7 +136,7 @@ def _srun_args(tmp_path, argv, tool, **extra_env):
         assert not any(a.startswith('--gres') for a in args)
     else:
         assert '--gres=gpu:8' in args
-    return args[args.index(osp.join(REPO, 'tools', tool)) + 1:]
+    return args[args.index(osp.join(TOOLS, tool)) + 1:]
 
 
 def test_dist_train_sh_honours_multi_node_environment(tmp_path):

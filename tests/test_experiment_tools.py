@@ -8,22 +8,20 @@ the thin CLIs run as ``python tools/<tool>.py``.
 import json
 import os.path as osp
 import struct
-import subprocess
-import sys
 
 import pytest
 
 from ctkd_det.experiments import ablation, curves
 from ctkd_det.experiments.runs import file_digest
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-TOOLS = osp.join(REPO, 'tools')
+from conftest import run_tool
+
 METHODS = ['none', 'ctkd-instance']
 
 
-def _experiment_cmd(root):
+def _experiment_args(root):
+    """``tools/experiment.py``'s arguments for the tiny experiment in ``root``."""
     return [
-        sys.executable, osp.join(TOOLS, 'experiment.py'),
         '--methods', *METHODS, '--seeds', '0', '--epochs', '1',
         '--teacher-epochs', '1', '--pretrain-epochs', '1',
         '--num-train', '6', '--num-val', '2',
@@ -39,8 +37,7 @@ def _experiment_cmd(root):
 @pytest.fixture(scope='module')
 def experiment(tmp_path_factory):
     root = tmp_path_factory.mktemp('experiment')
-    proc = subprocess.run(_experiment_cmd(root), capture_output=True,
-                          text=True, cwd=REPO, timeout=900)
+    proc = run_tool('experiment', *_experiment_args(root), timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     with open(root / 'out' / 'results.json') as f:
         result = json.load(f)
@@ -165,8 +162,7 @@ def test_progress_lines(experiment):
 def test_rerun_is_cached(experiment):
     """Same command again: nothing is retrained, the table is rewritten."""
     root = experiment['root']
-    proc = subprocess.run(_experiment_cmd(root), capture_output=True,
-                          text=True, cwd=REPO, timeout=300)
+    proc = run_tool('experiment', *_experiment_args(root))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert '0 to train' in proc.stdout
     assert '] training (' not in proc.stdout
@@ -260,14 +256,13 @@ def test_plot_curves_cli(tmp_path):
              kd_temp_p90=6.0, **{'lambda': 1.0}) for i in (5, 10)])
     scalars = osp.join(log, '20260101_000000', 'vis_data', 'scalars.json')
     out = str(tmp_path / 'cli.png')
-    tool = [sys.executable, osp.join(TOOLS, 'plot_curves.py')]
-    proc = subprocess.run(tool + [scalars, '--labels', 'inst', '--out', out],
-                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    proc = run_tool('plot_curves', scalars, '--labels', 'inst', '--out', out,
+                    timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'inst: 2 points, temperature, band, lambda, loss_kd' in proc.stdout
     _png_size(out)
-    proc = subprocess.run(tool + [str(tmp_path / 'nope'), '--out', out],
-                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    proc = run_tool('plot_curves', tmp_path / 'nope', '--out', out,
+                    timeout=120)
     assert proc.returncode == 1  # SystemExit with the reason
     assert 'plot_curves:' in proc.stderr and 'no such work dir' in proc.stderr
 

@@ -6,7 +6,6 @@ import json
 import os
 import os.path as osp
 import re
-import socket
 import subprocess
 import sys
 import textwrap
@@ -20,11 +19,12 @@ from ctkd_det.apis import last_checkpoint, read_scalars
 from ctkd_det.apis.export import export
 from ctkd_det.datasets import SHAPES_CLASSES
 
-from _kd_runs import (REPO, make_tiny_shapes, one_thread_env,
-                      one_torch_thread, save_tiny_teacher, tiny_ctkd_cfg)
+from _kd_runs import tiny_ctkd_cfg
+from conftest import REPO, TOOLS, free_port, run_python, run_tool, tool_env
 
-EXPORT = osp.join(REPO, 'tools', 'export_student.py')
-DIST_TEST = osp.join(REPO, 'tools', 'dist_test.sh')
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
+
+DIST_TEST = osp.join(TOOLS, 'dist_test.sh')
 EPOCHS = 6
 KD_KEYS = ('teacher_config', 'teacher_ckpt', 'temperature', 'distill_loss',
            'eval_teacher')
@@ -66,32 +66,22 @@ NO_CTKD = textwrap.dedent('''
 ''')
 
 
-@pytest.fixture(scope='module', autouse=True)
-def _one_thread():
-    with one_torch_thread():
-        yield
-
-
 @pytest.fixture(scope='module')
-def exported(tmp_path_factory):
+def exported(tiny_shapes, tiny_teacher, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('export')
-    data = make_tiny_shapes(tmp / 'shapes')
-    teacher = save_tiny_teacher(tmp / 'teacher.pth')
     work = str(tmp / 'ctkd')
     # 6 epochs (24 steps, a few seconds): enough for a mAP above 0 at
     # CocoMetric's 3 decimals, so that "same mAP" below can fail
-    cfg = tiny_ctkd_cfg(data, work, teacher, epochs=EPOCHS)
+    cfg = tiny_ctkd_cfg(tiny_shapes, work, tiny_teacher, epochs=EPOCHS)
     runner = Runner.from_cfg(cfg)
     runner.train()
     ckpt = last_checkpoint(work)
     out = str(tmp / 'exported')
-    proc = subprocess.run([sys.executable, EXPORT, ckpt, out],
-                          capture_output=True, text=True, cwd=REPO,
-                          env=one_thread_env(), timeout=300)
+    proc = run_tool('export_student', ckpt, out)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     val = [r for r in read_scalars(work) if 'coco/bbox_mAP' in r][-1]
-    return dict(tmp=tmp, data=data, work=work, ckpt=ckpt, out=out, cfg=cfg,
-                runner=runner, val=val)
+    return dict(tmp=tmp, data=tiny_shapes, work=work, ckpt=ckpt, out=out,
+                cfg=cfg, runner=runner, val=val)
 
 
 def test_student_checkpoint_holds_only_student_weights(exported):
@@ -147,13 +137,11 @@ def test_exported_student_runs_without_ctkd_det(exported, tmp_path):
     val_dir = osp.join(exported['data'], 'val')
     images = [osp.join(val_dir, f) for f in sorted(os.listdir(val_dir))]
     result = str(tmp_path / 'result.json')
-    env = {k: v for k, v in one_thread_env().items() if k != 'PYTHONPATH'}
-    proc = subprocess.run(
-        [sys.executable, '-c', NO_CTKD,
-         osp.join(exported['out'], 'student_config.py'),
-         osp.join(exported['out'], 'student.pth'), str(tmp_path / 'test'),
-         json.dumps(images), result],
-        capture_output=True, text=True, cwd=str(tmp_path), env=env, timeout=300)
+    env = {k: v for k, v in tool_env().items() if k != 'PYTHONPATH'}
+    proc = run_python('-c', NO_CTKD,
+                      osp.join(exported['out'], 'student_config.py'),
+                      osp.join(exported['out'], 'student.pth'), tmp_path / 'test',
+                      json.dumps(images), result, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     out = json.load(open(result))
     assert out['blocked'] and out['loaded'] == []
@@ -174,17 +162,11 @@ def test_exported_student_runs_without_ctkd_det(exported, tmp_path):
                               torch.tensor(ref['bboxes']), rtol=0, atol=1e-4)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def test_exported_student_in_two_processes_with_dist_test_sh(exported,
                                                              tmp_path):
     """tools/dist_test.sh: 2 gloo processes (torchrun), each evaluating 2 of
     the 4 val images; CocoMetric gathers them into the single-process mAP."""
-    env = one_thread_env(PYTHON=sys.executable, PORT=str(_free_port()))
+    env = tool_env(PYTHON=sys.executable, PORT=str(free_port()))
     proc = subprocess.run(
         ['bash', DIST_TEST, osp.join(exported['out'], 'student_config.py'),
          osp.join(exported['out'], 'student.pth'), '2', '--work-dir',

@@ -3,8 +3,6 @@ families, font rendering, determinism, COCO validity, box tightness, coverage an
 scale spread of the default training split, its mmdet dataset and configs."""
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -13,8 +11,10 @@ import torch
 
 from ctkd_det.datasets import glyphs as G
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CFG_DIR = osp.join(ROOT, 'configs', 'glyphs')
+from conftest import (CONFIGS, assert_same_generated_set, read_annotations,
+                      run_python, run_tool)
+
+CFG_DIR = osp.join(CONFIGS, 'glyphs')
 DATA_CFG = osp.join(CFG_DIR, '_base_', 'glyphs_detection.py')
 STUDENT_CFG = osp.join(CFG_DIR, 'faster-rcnn_r18_fpn_glyphs.py')
 TEACHER_CFG = osp.join(CFG_DIR, 'faster-rcnn_r50_fpn_glyphs.py')
@@ -23,11 +23,6 @@ SMALL = dict(num_train=5, num_dev=2, num_val=3, size=192)
 
 def _gen(out, seed=0, **kw):
     return G.make_glyphs(str(out), **dict(SMALL, seed=seed, **kw))
-
-
-def _read(out, split):
-    with open(osp.join(out, 'annotations', f'{split}.json')) as f:
-        return json.load(f)
 
 
 @pytest.fixture(scope='module')
@@ -42,7 +37,7 @@ def default_train(tmp_path_factory):
     """The default-sized training split (256 images of 192 px, seed 0)."""
     out = tmp_path_factory.mktemp('glyphs_default')
     G.make_glyphs(str(out), num_dev=0, num_val=0)
-    return out, _read(out, 'train')
+    return out, read_annotations(out, 'train')
 
 
 # ------------------------------------------------------------------ classes
@@ -120,17 +115,13 @@ def test_look_alikes_converge_when_small():
 # ------------------------------------------------------------------ files
 def test_same_seed_is_identical(small_set, tmp_path):
     _gen(tmp_path / 'b')
-    for split in G.SPLITS:
-        assert _read(small_set, split) == _read(tmp_path / 'b', split)
-        for im in _read(small_set, split)['images']:
-            a = (small_set / split / im['file_name']).read_bytes()
-            b = (tmp_path / 'b' / split / im['file_name']).read_bytes()
-            assert a == b
+    assert_same_generated_set(small_set, tmp_path / 'b', G.SPLITS)
 
 
 def test_different_seed_and_splits_differ(small_set, tmp_path):
     _gen(tmp_path / 'c', seed=1)
-    assert _read(small_set, 'train') != _read(tmp_path / 'c', 'train')
+    assert read_annotations(small_set, 'train') != \
+        read_annotations(tmp_path / 'c', 'train')
     first = lambda root, split: cv2.imread(  # noqa: E731
         str(root / split / '000000.png'))
     assert not np.array_equal(first(small_set, 'train'),
@@ -153,19 +144,15 @@ def test_skip_and_regenerate(tmp_path):
     # other parameters: regenerated, stale images of the larger set removed
     assert G.make_glyphs(str(out), **dict(kw, num_train=1))['generated']
     assert len(list((out / 'train').glob('*.png'))) == 1
-    assert len(_read(out, 'train')['images']) == 1
+    assert len(read_annotations(out, 'train')['images']) == 1
 
 
 def test_cli_writes_set_and_preview(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'make_glyphs', osp.join(ROOT, 'tools', 'make_glyphs.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     out, png = tmp_path / 'cli', tmp_path / 'preview.png'
-    tool.main(['--out', str(out), '--num-train', '2', '--num-dev', '1',
-               '--num-val', '1', '--size', '96', '--seed', '3',
-               '--samples', str(png)])
+    proc = run_tool('make_glyphs', '--out', out, '--num-train', '2',
+                    '--num-dev', '1', '--num-val', '1', '--size', '96',
+                    '--seed', '3', '--samples', png)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     with open(out / 'meta.json') as f:
         meta = json.load(f)
     assert (meta['num_train'], meta['size'], meta['seed']) == (2, 96, 3)
@@ -278,14 +265,16 @@ def test_configs():
     for cfg in (student, teacher):
         assert cfg.model.roi_head.bbox_head.num_classes == len(
             G.GLYPHS_CLASSES)
-        # the config's imports alone register the dataset type (fresh process)
-        code = ('import importlib, sys; from mmdet.registry import DATASETS; '
-                '[importlib.import_module(m) for m in sys.argv[1:]]; '
-                "assert DATASETS.get('GlyphsDataset') is not None")
-        subprocess.run([sys.executable, '-c', code,
-                        *cfg.custom_imports.imports], check=True)
         assert cfg.train_dataloader.dataset.type == 'GlyphsDataset'
         assert cfg.val_evaluator.ann_file.endswith('annotations/val.json')
+    # a config's imports alone register the dataset type (a fresh process per
+    # distinct import list)
+    code = ('import importlib, sys; from mmdet.registry import DATASETS; '
+            '[importlib.import_module(m) for m in sys.argv[1:]]; '
+            "assert DATASETS.get('GlyphsDataset') is not None")
+    for imports in {tuple(c.custom_imports.imports) for c in (student, teacher)}:
+        proc = run_python('-c', code, *imports)
+        assert proc.returncode == 0, (imports, proc.stderr[-3000:])
     assert (student.model.backbone.depth, teacher.model.backbone.depth) == (18,
                                                                            50)
     assert student.model.neck.out_channels == 64
@@ -316,7 +305,7 @@ def test_dataset_builds(small_set, split):
     loader.dataset.data_root = str(small_set) + '/'
     ds = DATASETS.build(loader.dataset)
     assert isinstance(ds, G.GlyphsDataset)
-    coco = _read(small_set, split)
+    coco = read_annotations(small_set, split)
     assert len(ds) == len(coco['images']) > 0
     assert ds.metainfo['classes'] == G.GLYPHS_CLASSES
     assert len(ds.metainfo['palette']) == len(G.GLYPHS_CLASSES)

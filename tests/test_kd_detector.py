@@ -1,9 +1,5 @@
 """KDTwoStageDetector: RoI alignment, teacher isolation, gradients, bad input."""
 import copy
-import os
-import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -16,6 +12,7 @@ from ctkd_det.models.recorders import RoIRecorder
 from mmdet.registry import MODELS
 
 from _tiny import NUM_CLASSES, fake_batch, tiny_faster_rcnn, tiny_kd
+from conftest import run_python
 
 
 def _build(**kwargs):
@@ -274,12 +271,7 @@ def test_head_kd_is_registered_only_by_its_own_module():
             "assert 'HeadKDTwoStageDetector' not in MODELS.module_dict\n"
             "import ctkd_det.experiments.head_kd\n"
             "assert 'HeadKDTwoStageDetector' in MODELS.module_dict\n")
-    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join(
-                   [repo] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
-    done = subprocess.run([sys.executable, '-c', code], cwd=repo, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = run_python('-c', code)
     assert done.returncode == 0, done.stderr[-2000:]
 
 

@@ -12,12 +12,9 @@ epoch/iteration; λ follows from ``runner.iter``; the RNG states (RoI sampling,
 augmentation) are restored by ctkd_det's RngStateHook (mmengine does not save them:
 without the hook the resumed losses differ, see the last test).
 """
-import os
 import os.path as osp
 import random
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -31,9 +28,10 @@ from ctkd_det.apis import last_checkpoint, read_scalars
 from ctkd_det.engine import (RngStateHook, capture_rng_state, cosine_lambda,
                              restore_rng_state)
 
-from _kd_runs import (REPO, ResumeProbeHook, find_hook, make_tiny_shapes,
-                      one_thread_env, one_torch_thread, save_tiny_teacher,
-                      tiny_ctkd_cfg, train_losses)
+from _kd_runs import ResumeProbeHook, find_hook, tiny_ctkd_cfg, train_losses
+from conftest import run_tool, tool_env
+
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 LOOPS = 8  # λ ramps over the 8 iterations of the 2 epochs
 KEYS = ('loss', 'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox',
@@ -50,17 +48,10 @@ def _train(cfg):
     return runner
 
 
-@pytest.fixture(scope='module', autouse=True)
-def _one_thread():
-    with one_torch_thread():
-        yield
-
-
 @pytest.fixture(scope='module')
-def setup(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('resume')
-    return dict(tmp=tmp, data=make_tiny_shapes(tmp / 'shapes'),
-                teacher=save_tiny_teacher(tmp / 'teacher.pth'))
+def setup(tiny_shapes, tiny_teacher, tmp_path_factory):
+    return dict(tmp=tmp_path_factory.mktemp('resume'), data=tiny_shapes,
+                teacher=tiny_teacher)
 
 
 def _cfg(setup, name, epochs, **kwargs):
@@ -197,14 +188,10 @@ def test_killed_tools_train_resumes_to_the_uninterrupted_run(runs, setup):
         [dict(type='KillAfterEpochHook', epoch=1)]
     cfg_path = str(setup['tmp'] / 'killed.py')
     cfg.dump(cfg_path)
-    tests_dir = osp.dirname(osp.abspath(__file__))
-    env = one_thread_env(PYTHONPATH=os.pathsep.join(
-        [tests_dir] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
-    train = [sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg_path,
-             '--work-dir', str(work)]
+    train_args = [cfg_path, '--work-dir', work]
 
-    killed = subprocess.run(train, capture_output=True, text=True, cwd=REPO,
-                            env=dict(env, CTKD_TEST_KILL='1'), timeout=300)
+    killed = run_tool('train', *train_args,
+                      env=tool_env(tests_on_path=True, CTKD_TEST_KILL='1'))
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert last_checkpoint(str(work)).endswith('epoch_1.pth')
     assert not osp.exists(work / 'epoch_2.pth')
@@ -212,8 +199,8 @@ def test_killed_tools_train_resumes_to_the_uninterrupted_run(runs, setup):
     assert sorted(first) == [1, 2, 3, 4]
 
     time.sleep(1.1)  # a new log dir (mmengine names it by the start second)
-    resumed = subprocess.run(train + ['--resume'], capture_output=True,
-                             text=True, cwd=REPO, env=env, timeout=300)
+    resumed = run_tool('train', *train_args, '--resume',
+                       env=tool_env(tests_on_path=True))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert 'resumed epoch: 1, iter: 4' in resumed.stdout + resumed.stderr
     a, b = _by_iter(runs['a_records']), _by_iter(read_scalars(str(work)))

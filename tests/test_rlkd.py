@@ -2,7 +2,6 @@
 toy bandit, the RLTemperature module's contract, checkpoint state and DDP sync."""
 import math
 import os
-import socket
 import time
 
 import pytest
@@ -21,14 +20,9 @@ from ctkd_det.models.temperature.bounds import squash, unsquash
 from ctkd_det.models.temperature.rl_temperature import RLTemperature
 from ctkd_det.registry import MODELS
 
+from conftest import free_port
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small MLPs: one thread is fastest and fair to a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures('one_torch_thread')  # small MLPs
 
 
 # -- state features ------------------------------------------------------------
@@ -376,9 +370,7 @@ def _ddp_worker(rank, world, port, out_dir):
 
 
 def test_ddp_ranks_end_with_identical_agents(tmp_path):
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     # fork: no re-import of torch/mmdet in the children (seconds, not tens)
     ctx = torch.multiprocessing.start_processes(
         _ddp_worker, args=(2, port, str(tmp_path)), nprocs=2, join=False,

@@ -18,11 +18,13 @@ import ctkd_det.models.temperature.rl_temperature  # noqa: F401  (registers)
 from ctkd_det.apis import read_scalars
 from mmdet.registry import HOOKS
 
-from _kd_runs import (make_tiny_shapes, one_torch_thread, save_tiny_teacher,
-                      tiny_ctkd_cfg)
+from _kd_runs import tiny_ctkd_cfg
+from conftest import CONFIGS
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-RLKD_CFG = osp.join(REPO, 'configs', 'shapes',
+# tiny models: fastest, and fair to a shared machine
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
+
+RLKD_CFG = osp.join(CONFIGS, 'shapes',
                     'faster-rcnn_r50-to-r18_fpn_rlkd_cpu_shapes.py')
 
 
@@ -65,18 +67,14 @@ def _cfg(data_root, work_dir, teacher_ckpt, epochs=2):
 
 
 @pytest.fixture(scope='module')
-def rlkd_run(tmp_path_factory):
-    with one_torch_thread():  # tiny models: fastest, and fair to a shared machine
-        root = make_tiny_shapes(tmp_path_factory.mktemp('shapes'))
-        teacher_ckpt = save_tiny_teacher(
-            tmp_path_factory.mktemp('teacher') / 'teacher.pth')
-        work = str(tmp_path_factory.mktemp('rlkd'))
-        runner = Runner.from_cfg(_cfg(root, work, teacher_ckpt))
-        initial = copy.deepcopy(
-            runner.model.temperature.agent.checkpoint_state())
-        runner.train()
-        yield dict(root=root, teacher=teacher_ckpt, work=work, runner=runner,
-                   initial=initial, probe=dict(AgentProbeHook.seen))
+def rlkd_run(tiny_shapes, tiny_teacher, tmp_path_factory):
+    work = str(tmp_path_factory.mktemp('rlkd'))
+    runner = Runner.from_cfg(_cfg(tiny_shapes, work, tiny_teacher))
+    initial = copy.deepcopy(runner.model.temperature.agent.checkpoint_state())
+    runner.train()
+    return dict(root=tiny_shapes, teacher=tiny_teacher, work=work,
+                runner=runner, initial=initial,
+                probe=dict(AgentProbeHook.seen))
 
 
 def _nets_equal(a, b):

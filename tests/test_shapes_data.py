@@ -1,24 +1,19 @@
 """The synthetic shapes generator (ctkd_det.datasets.shapes) and its mmdet dataset config."""
-import json
 import os.path as osp
 
 import cv2
 import numpy as np
 import pytest
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DATA_CFG = osp.join(ROOT, 'configs', 'shapes', '_base_', 'shapes_detection.py')
+from conftest import CONFIGS, assert_same_generated_set, read_annotations
+
+DATA_CFG = osp.join(CONFIGS, 'shapes', '_base_', 'shapes_detection.py')
 SIZE = 64
 
 
 def _gen(out, seed=0, num_train=6, num_val=3):
     from ctkd_det.datasets import make_shapes
     return make_shapes(str(out), num_train, num_val, SIZE, seed)
-
-
-def _read(out, split):
-    with open(osp.join(out, 'annotations', f'{split}.json')) as f:
-        return json.load(f)
 
 
 @pytest.fixture(scope='module')
@@ -30,18 +25,14 @@ def shapes_dir(tmp_path_factory):
 
 def test_same_seed_is_identical(shapes_dir, tmp_path):
     _gen(tmp_path / 'b')
-    for split in ('train', 'val'):
-        assert _read(shapes_dir, split) == _read(tmp_path / 'b', split)
-        for im in _read(shapes_dir, split)['images']:
-            a = (shapes_dir / split / im['file_name']).read_bytes()
-            b = (tmp_path / 'b' / split / im['file_name']).read_bytes()
-            assert a == b
+    assert_same_generated_set(shapes_dir, tmp_path / 'b', ('train', 'val'))
 
 
 def test_different_seed_differs(shapes_dir, tmp_path):
     _gen(tmp_path / 'c', seed=1)
-    assert _read(shapes_dir, 'train') != _read(tmp_path / 'c', 'train')
-    name = _read(shapes_dir, 'train')['images'][0]['file_name']
+    assert read_annotations(shapes_dir, 'train') != \
+        read_annotations(tmp_path / 'c', 'train')
+    name = read_annotations(shapes_dir, 'train')['images'][0]['file_name']
     a = cv2.imread(str(shapes_dir / 'train' / name))
     b = cv2.imread(str(tmp_path / 'c' / 'train' / name))
     assert not np.array_equal(a, b)
@@ -54,13 +45,13 @@ def test_skip_and_regenerate(tmp_path):
     # other parameters: regenerated, stale images of the larger set removed
     assert _gen(out, num_train=1, num_val=1)['generated']
     assert len(list((out / 'train').glob('*.png'))) == 1
-    assert len(_read(out, 'train')['images']) == 1
+    assert len(read_annotations(out, 'train')['images']) == 1
 
 
 def test_annotations_valid(shapes_dir):
     from ctkd_det.datasets import SHAPES_CLASSES
     for split, num in (('train', 6), ('val', 3)):
-        coco = _read(shapes_dir, split)
+        coco = read_annotations(shapes_dir, split)
         assert len(coco['images']) == num
         assert [c['name'] for c in coco['categories']] == list(SHAPES_CLASSES)
         assert [c['id'] for c in coco['categories']] == [1, 2, 3, 4]
@@ -94,8 +85,8 @@ def test_config_classes_match(shapes_dir):
         ds = DATASETS.build(ds_cfg)
         assert tuple(ds.metainfo['classes']) == SHAPES_CLASSES
         assert list(ds.metainfo['palette']) == list(SHAPES_PALETTE)
-    assert [c['name'] for c in _read(shapes_dir, 'train')['categories']] == \
-        list(SHAPES_CLASSES)
+    categories = read_annotations(shapes_dir, 'train')['categories']
+    assert [c['name'] for c in categories] == list(SHAPES_CLASSES)
 
 
 @pytest.mark.parametrize('split', ['train', 'val'])
@@ -110,7 +101,7 @@ def test_mmdet_coco_dataset_loads(shapes_dir, split):
     ds_cfg = cfg[f'{split}_dataloader'].dataset
     ds_cfg.data_root = str(shapes_dir) + '/'
     ds = DATASETS.build(ds_cfg)
-    coco = _read(shapes_dir, split)
+    coco = read_annotations(shapes_dir, split)
     assert len(ds) == len(coco['images'])
     assert tuple(ds.metainfo['classes']) == SHAPES_CLASSES
     n_inst = sum(len(ds.get_data_info(i)['instances']) for i in range(len(ds)))

@@ -1,25 +1,26 @@
 """End to end on generated shapes data: a real mmengine run of the teacher config
 saves a checkpoint, the CTKD config distils from it through mmengine's Runner, the
 curriculum and the temperature are checked in the logs and the checkpoint, and the
-student alone loads into a plain FasterRCNN and is evaluated by tools/test.py."""
+student alone loads into a plain FasterRCNN and is evaluated by tools/test.py (and
+mmdet's own) to the run's own last validation."""
+import math
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint
 
 import ctkd_det  # noqa: F401
 from ctkd_det.apis import last_checkpoint, read_scalars, set_data_root
-from ctkd_det.datasets import make_shapes
-from ctkd_det.engine import cosine_lambda
 from mmdet.registry import MODELS
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CFG = osp.join(REPO, 'configs', 'shapes')
+from conftest import CONFIGS, run_python, run_tool
+
+CFG = osp.join(CONFIGS, 'shapes')
+PLAIN_STUDENT = osp.join(CFG, 'faster-rcnn_r18_fpn_shapes.py')
 
 
 def _small(cfg, data_root, work_dir, epochs, batch=4):
@@ -45,45 +46,61 @@ def _small(cfg, data_root, work_dir, epochs, batch=4):
 
 
 @pytest.fixture(scope='module')
-def shapes(tmp_path_factory):
-    root = tmp_path_factory.mktemp('shapes')
-    make_shapes(str(root), num_train=8, num_val=4, size=96, seed=0)
-    return str(root)
-
-
-@pytest.fixture(scope='module')
-def teacher_ckpt(shapes, tmp_path_factory):
+def teacher_ckpt(tiny_shapes, tmp_path_factory):
     """A teacher checkpoint saved by a real mmengine run (meta, message_hub,
     optimizer state: loading it exercises ctkd_det's weights_only fix)."""
     work = str(tmp_path_factory.mktemp('teacher'))
     cfg = _small(Config.fromfile(osp.join(CFG, 'faster-rcnn_r50_fpn_shapes.py')),
-                 shapes, work, epochs=1)
+                 tiny_shapes, work, epochs=1)
     Runner.from_cfg(cfg).train()
     return last_checkpoint(work)
 
 
 @pytest.fixture(scope='module')
-def ctkd_run(shapes, teacher_ckpt, tmp_path_factory):
+def ctkd_run(tiny_shapes, teacher_ckpt, tmp_path_factory):
+    """The CTKD run: 2 epochs of 2 iterations, validated after the last."""
     work = str(tmp_path_factory.mktemp('ctkd'))
     cfg = Config.fromfile(
         osp.join(CFG, 'faster-rcnn_r50-to-r18_fpn_ctkd-global_cpu_shapes.py'))
-    cfg = _small(cfg, shapes, work, epochs=2)
+    cfg = _small(cfg, tiny_shapes, work, epochs=2)
     cfg.model.teacher_ckpt = teacher_ckpt
     # per-iteration curriculum, 4 iterations: λ = 0, .15, .5, .85
     cfg.custom_hooks = [dict(type='CurriculumTemperatureHook', loops=4,
                              by_epoch=False, lambda_max=1.0)]
     # a larger lr for θ so 4 steps visibly move it
     cfg.optim_wrapper.paramwise_cfg.custom_keys.temperature.lr_mult = 200.0
+    # 4 training iterations: keep every box so that COCO eval has detections
+    cfg.model.test_cfg.rcnn.score_thr = 0.0
     runner = Runner.from_cfg(cfg)
     runner.train()
-    return dict(work=work, runner=runner, cfg=cfg)
+    val = [r for r in read_scalars(work) if 'coco/bbox_mAP' in r][-1]
+    return dict(work=work, runner=runner, cfg=cfg,
+                val={k: v for k, v in val.items() if k.startswith('coco/')})
+
+
+def _student_state(ckpt_path):
+    """A distillation checkpoint's weights but the temperature's: the
+    student's (the teacher is not saved)."""
+    state = _load_checkpoint(ckpt_path, map_location='cpu')['state_dict']
+    return {k: v for k, v in state.items() if not k.startswith('temperature.')}
+
+
+@pytest.fixture(scope='module')
+def student_ckpt(ctkd_run):
+    """The run's student weights alone: the file tools/test.py reads."""
+    out = osp.join(ctkd_run['work'], 'student_only.pth')
+    torch.save(dict(state_dict=_student_state(last_checkpoint(ctkd_run['work'])),
+                    meta=dict()), out)
+    return out
 
 
 def test_curriculum_followed_and_temperature_moved(ctkd_run):
     train = [r for r in read_scalars(ctkd_run['work']) if 'loss_kd' in r]
     assert [r['iter'] for r in train] == [1, 2, 3, 4]
     for r in train:
-        assert r['lambda'] == pytest.approx(cosine_lambda(r['iter'] - 1, 0, 1, 4))
+        # λ = (1 - cos(π i / 4)) / 2 at the i-th (0-based) of 4 iterations
+        assert r['lambda'] == pytest.approx(
+            (1 - math.cos(math.pi * (r['iter'] - 1) / 4)) / 2)
         assert 1.0 <= r['kd_temp'] <= 21.0 and r['loss_kd'] >= 0
     model = ctkd_run['runner'].model
     theta = model.temperature.theta.item()
@@ -96,21 +113,18 @@ def test_curriculum_followed_and_temperature_moved(ctkd_run):
     assert not model.teacher.training
 
 
-def test_checkpoint_has_student_only_and_loads_into_plain_faster_rcnn(ctkd_run):
-    from mmengine.runner.checkpoint import _load_checkpoint
+def test_checkpoint_has_student_only_and_loads_into_plain_faster_rcnn(
+        ctkd_run, student_ckpt):
     ckpt = _load_checkpoint(last_checkpoint(ctkd_run['work']), map_location='cpu')
     state = ckpt['state_dict']
     assert not any('teacher' in k for k in state)
     assert 'temperature.theta' in state
-    student = {k: v for k, v in state.items() if not k.startswith('temperature.')}
-    plain_cfg = Config.fromfile(osp.join(CFG, 'faster-rcnn_r18_fpn_shapes.py'))
-    plain = MODELS.build(plain_cfg.model)
+    plain = MODELS.build(Config.fromfile(PLAIN_STUDENT).model)
     assert type(plain).__name__ == 'FasterRCNN'
+    # the file tools/test.py reads: the student weights only
+    student = torch.load(student_ckpt, map_location='cpu')['state_dict']
+    assert set(student) == {k for k in state if not k.startswith('temperature.')}
     plain.load_state_dict(student, strict=True)
-    # the file tools/test.py will read: the student weights only
-    out = osp.join(ctkd_run['work'], 'student_only.pth')
-    torch.save(dict(state_dict=student, meta=dict()), out)
-    ctkd_run['student_ckpt'] = out
 
 
 def _mmdet_tools_test():
@@ -122,33 +136,28 @@ def _mmdet_tools_test():
 
 
 @pytest.mark.parametrize('tool', ['mmdet', 'ctkd_det'])
-def test_tools_test_evaluates_student_with_plain_config(ctkd_run, shapes,
-                                                        tmp_path, tool):
+def test_tools_test_evaluates_student_with_plain_config(
+        ctkd_run, student_ckpt, tiny_shapes, tmp_path, tool):
     """The student-only checkpoint, the plain student config (no KD keys):
-    mmdet's own tools/test.py and ours evaluate it, to the same mAP."""
-    ckpt = osp.join(ctkd_run['work'], 'student_only.pth')
-    if not osp.isfile(ckpt):
-        pytest.skip('depends on the checkpoint test')
-    cfg = Config.fromfile(osp.join(CFG, 'faster-rcnn_r18_fpn_shapes.py'))
-    cfg = _small(cfg, shapes, str(tmp_path), epochs=1)
-    # 4 training iterations: keep every box so that COCO eval has detections
-    cfg.model.test_cfg.rcnn.score_thr = 0.0
+    mmdet's own tools/test.py and ours evaluate it to the distillation run's
+    own last validation (the KD detector predicts with its student alone), so
+    both to the same metrics."""
+    cfg = _small(Config.fromfile(PLAIN_STUDENT), tiny_shapes, str(tmp_path),
+                 epochs=1)
+    cfg.model.test_cfg.rcnn.score_thr = 0.0  # as in the run's validation
     assert cfg.model.type == 'FasterRCNN'
     cfg_path = str(tmp_path / 'plain.py')
     cfg.dump(cfg_path)
-    script = (_mmdet_tools_test() if tool == 'mmdet'
-              else osp.join(REPO, 'tools', 'test.py'))
-    proc = subprocess.run(
-        [sys.executable, script, cfg_path, ckpt, '--work-dir', str(tmp_path)],
-        capture_output=True, text=True, cwd=str(tmp_path), timeout=300)
+    args = (cfg_path, student_ckpt, '--work-dir', tmp_path)
+    if tool == 'mmdet':
+        proc = run_python(_mmdet_tools_test(), *args, cwd=tmp_path)
+    else:
+        proc = run_tool('test', *args, cwd=tmp_path)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert 'unexpected key' not in out.lower() and 'missing key' not in out.lower()
     lines = [line for line in out.splitlines() if 'coco/bbox_mAP:' in line]
     assert lines, out[-3000:]
-    metrics = dict(re.findall(r'(coco/bbox_\w+): (-?[\d.]+)', lines[-1]))
-    assert len(metrics) == 6 and float(metrics['coco/bbox_mAP_50']) >= 0
-    ctkd_run.setdefault('test_summaries', {})[tool] = metrics
-    if len(ctkd_run['test_summaries']) == 2:  # both tools: the same metrics
-        mmdet_metrics, ours = ctkd_run['test_summaries'].values()
-        assert mmdet_metrics == ours
+    metrics = {k: float(v) for k, v in
+               re.findall(r'(coco/bbox_\w+): (-?[\d.]+)', lines[-1])}
+    assert len(ctkd_run['val']) == 6 and metrics == ctkd_run['val']
