@@ -348,3 +348,43 @@ def test_student_trains_on_glyphs(small_set):
         grad = model.roi_head.bbox_head.fc_cls.weight.grad
         assert torch.isfinite(grad).all() and grad.abs().sum() > 0
         opt.step()
+
+
+def test_ctkd_dkd_distils_on_glyphs(small_set):
+    """A tiny distillation run on glyphs: the glyph student distilled from the
+    glyph teacher's architecture (random weights) by DKD with CTKD's global T
+    at λ = 1: finite KD losses over 29 + 1 columns with foreground RoIs among
+    the sampled ones, a learning temperature, no teacher in the state dict.
+    (The reversal's sign with DKD is tested in test_losses.py.)"""
+    from mmengine.config import Config
+    from mmengine.dataset import pseudo_collate
+    from mmdet.registry import DATASETS, MODELS
+    torch.manual_seed(0)
+    cfg = Config.fromfile(STUDENT_CFG)
+    cfg.train_dataloader.dataset.data_root = str(small_set) + '/'
+    ds = DATASETS.build(cfg.train_dataloader.dataset)
+    model = MODELS.build(dict(
+        cfg.model, type='KDTwoStageDetector', teacher_config=TEACHER_CFG,
+        temperature=dict(type='GlobalTemperature', t_min=1.0, t_max=21.0,
+                         init_value=-2.0),
+        distill_loss=dict(type='DKDLoss', alpha=1.0, beta=0.25)))
+    model.init_weights()
+    model.train()
+    model.temperature.lambda_ = 1.0
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    batch = pseudo_collate([ds[0], ds[1]])
+    thetas = [float(model.temperature.theta)]
+    for _ in range(2):
+        losses = model(**model.data_preprocessor(batch, True), mode='loss')
+        labels = model.last_roi_record.labels
+        assert model.last_roi_record.cls_score.size(1) == \
+            len(G.GLYPHS_CLASSES) + 1
+        assert (labels < len(G.GLYPHS_CLASSES)).any()  # foreground RoIs
+        assert torch.isfinite(losses['loss_kd']) and losses['loss_kd'] > 0
+        opt.zero_grad()
+        losses['loss_kd'].backward()
+        assert model.temperature.theta.grad.abs() > 0
+        opt.step()
+        thetas.append(float(model.temperature.theta))
+    assert thetas[-1] != thetas[0]
+    assert not any(k.startswith('teacher.') for k in model.state_dict())
