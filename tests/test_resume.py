@@ -11,6 +11,10 @@ mmengine restores weights (θ included), optimizer, schedulers, message hub and
 epoch/iteration; λ follows from ``runner.iter``; the RNG states (RoI sampling,
 augmentation) are restored by ctkd_det's RngStateHook (mmengine does not save them:
 without the hook the resumed losses differ, see the last test).
+
+RLKD (the shapes RLKD config on the same tiny setup) resumes exactly as well:
+besides the agent's weights and optimizers, its rollout in progress,
+reward-model FIFO, unpaid batch and last reward metric are checkpointed.
 """
 import math
 import os
