@@ -567,16 +567,18 @@ def _acted_batch(agent, n, seed, version=None):
 
 def test_agent_update_values_by_hand():
     """One update with an untrained, frozen reward model (uniform split R / N),
-    gamma = 0 (A = R / N - V), one epoch of one minibatch with plain SGD: the
+    one epoch of one minibatch with plain SGD, GAE over the 2 iterations
+    (gamma .9, lambda .5, bootstrapped with the last one's mean value): the
     logged statistics and the actor's step, worked out without the agent."""
     from ctkd_det.models.rl import RLKDAgent
     torch.manual_seed(0)
-    lr = 0.1
+    lr, g, lam = 0.1, 0.9, 0.5
     agent = RLKDAgent(
         t_min=1.0, t_max=21.0, init_temperature=4.0, hidden_dims=(16, 16),
         log_std_init=-0.5,
-        ppo=dict(gamma=0.0, ppo_epochs=1, num_minibatches=1, max_grad_norm=None,
-                 entropy_coef=0.0, optimizer=dict(type='SGD', lr=lr)),
+        ppo=dict(gamma=g, gae_lambda=lam, ppo_epochs=1, num_minibatches=1,
+                 max_grad_norm=None, entropy_coef=0.0,
+                 optimizer=dict(type='SGD', lr=lr)),
         decomposition=dict(steps=1, optimizer=dict(type='SGD', lr=0.0)),
         exploration=dict(start_fraction=0.5, updates=4))
     batches = [_acted_batch(agent, n, seed) for n, seed in ((10, 1), (6, 2))]
@@ -588,24 +590,29 @@ def test_agent_update_values_by_hand():
 
     assert stats['decomposition_loss'] == pytest.approx((9.0 + 2.25) / 2)
     assert stats['stale_batches'] == 0 and agent.num_updates == 1
-    r = torch.cat([torch.full((10, ), 0.3), torch.full((6, ), -0.25)])
-    v = torch.cat([b['values'] for b in batches])
-    u = torch.cat([b['actions'] for b in batches])
+    v0, v1 = (b['values'].double() for b in batches)
+    r0, r1 = 3.0 / 10, -1.5 / 6                  # uniform split
+    f1 = g * float(v1.mean())                   # bootstrap: own mean value
+    a1 = r1 - float(v1.mean()) + f1             # iteration 1's mean advantage
+    f0 = g * (float(v1.mean()) + lam * a1)
+    adv = torch.cat([r0 - v0 + f0, r1 - v1 + f1])
+    ret = adv + torch.cat([v0, v1])
+    u = torch.cat([b['actions'] for b in batches]).double()
     q = torch.cat([b['quality'] for b in batches])
     pool = q.topk(8).indices                 # the best half of 16
-    a = (r - v)[pool].double()
+    a = adv[pool]
     a_hat = (a - a.mean()) / a.std()
     assert stats['advantage_pool'] == 8
-    assert stats['return_mean'] == pytest.approx(float(r.mean()), abs=1e-6)
-    assert stats['value_loss'] == pytest.approx(
-        float(0.5 * ((v - r)[pool] ** 2).mean()), rel=1e-5)
+    assert stats['return_mean'] == pytest.approx(float(ret.mean()), rel=1e-5)
+    assert stats['value_loss'] == pytest.approx(float(0.5 * (a ** 2).mean()),
+                                                rel=1e-5)
     assert stats['policy_loss'] == pytest.approx(0.0, abs=1e-6)  # ratio 1
     assert stats['clip_fraction'] == 0.0
     assert stats['entropy'] == pytest.approx(0.5 + 0.5 * math.log(2 * math.pi)
                                              - 0.5, abs=1e-6)
     # the actor's output bias moves by lr * mean(A_hat (u - mu) / sigma^2)
     sigma2 = math.exp(-1.0)
-    step = lr * float((a_hat * (u[pool].double() - mu0)).mean()) / sigma2
+    step = lr * float((a_hat * (u[pool] - mu0)).mean()) / sigma2
     assert agent.ppo.net.actor[-1].bias.item() - mu0 == pytest.approx(step,
                                                                       rel=1e-4)
 
@@ -749,8 +756,10 @@ def _union_agent():
 
 
 def _union_part(agent, b, rank):
-    """Rank ``rank``'s RoIs of global batch ``b``."""
-    return _acted_batch(agent, (9, 14)[rank] + 3 * b, 100 + 10 * b + rank)
+    """Rank ``rank``'s RoIs of global batch ``b`` (rank 1's of lower quality:
+    the global top half is not each rank's top half)."""
+    part = _acted_batch(agent, (9, 14)[rank] + 3 * b, 100 + 10 * b + rank)
+    return dict(part, quality=part['quality'] * (1.0, 0.6)[rank])
 
 
 def _union_result(agent, stats):
