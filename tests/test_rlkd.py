@@ -824,6 +824,88 @@ def test_ddp_update_equals_single_process_on_the_union(tmp_path):
         0.5 * sum(23 + 6 * b for b in range(3)))
 
 
+def _resume_worker(rank, world, port, out_dir):
+    """Two ranks, each with its own RoIs: the hook gathers every rank's
+    transient state for rank 0's checkpoint; a resume gives each rank back its
+    own rollout, FIFO, unpaid batch and last metric."""
+    import torch.distributed as tdist
+    from types import SimpleNamespace
+
+    from ctkd_det.engine.hooks.rl_temperature_hook import RLTemperatureHook
+    _init_group(rank, world, port)
+    try:
+        def build():
+            torch.manual_seed(0)
+            temp = RLTemperature(exploration=dict(updates=0))
+            temp.train()
+            hook = RLTemperatureHook(warmup_iters=0, update_interval=2,
+                                     reward_key='acc')
+            runner = SimpleNamespace(model=SimpleNamespace(temperature=temp),
+                                     epoch=0, iter=0, message_hub=_Hub(),
+                                     hooks=[], _resume=True)
+            hook.before_train(runner)
+            return temp, hook, runner
+        temp, hook, runner = build()
+        torch.manual_seed(10 + rank)
+        for i, acc in enumerate([10.0, 12.0, 11.0, 13.0, 12.5]):
+            runner.iter = i
+            hook.before_train_iter(runner, i)
+            n = 6 + 4 * rank + i
+            temp(torch.randn(n, 5), torch.randn(n, 5))
+            hook.after_train_iter(runner, i, outputs=dict(
+                acc=torch.tensor(acc + rank)))  # mean over the ranks: acc + .5
+        hook.after_train_epoch(runner)
+        mine = hook._rank_state(runner)
+        path = os.path.join(out_dir, 'ckpt.pth')
+        if rank == 0:
+            ckpt = {}
+            hook.before_save_checkpoint(runner, ckpt)
+            torch.save(ckpt, path)
+        tdist.barrier()
+        ckpt = torch.load(path, weights_only=True)
+        temp2, hook2, runner2 = build()
+        hook2.after_load_checkpoint(runner2, ckpt)
+        hook2.before_train(runner2)  # must keep what the resume restored
+        torch.save(dict(mine=mine, restored=hook2._rank_state(runner2),
+                        n_ranks=len(ckpt['rl_temperature']['ranks'])),
+                   os.path.join(out_dir, f'rank{rank}.pth'))
+    finally:
+        tdist.destroy_process_group()
+
+
+def test_ddp_checkpoint_holds_and_resume_restores_every_ranks_rollout(tmp_path):
+    ranks = _run_workers(_resume_worker, tmp_path)
+    for rank, r in enumerate(ranks):
+        assert r['n_ranks'] == 2
+        _assert_same(r['mine'], r['restored'])
+        # after the update at iteration 3: batch 3 (stale) in the rollout, the
+        # FIFO holds batches 0-2, batch 4 awaits its reward
+        rollout = r['mine']['agent']['rollout']
+        assert [b['version'] for b in rollout] == [1]
+        assert rollout[0]['states'].size(0) == 6 + 4 * rank + 3
+        assert len(r['mine']['agent']['buffer']) == 3
+        assert r['mine']['awaiting']['states'].size(0) == 6 + 4 * rank + 4
+        assert r['mine']['last_metric'] == pytest.approx(12.5 + 0.5)
+    # the ranks' states are their own
+    assert not torch.equal(ranks[0]['mine']['awaiting']['states'][:6],
+                           ranks[1]['mine']['awaiting']['states'][:6])
+
+
+def _assert_same(x, y, path=''):
+    if isinstance(x, torch.Tensor):
+        assert torch.equal(x, y), path
+    elif isinstance(x, dict):
+        assert x.keys() == y.keys(), path
+        for k in x:
+            _assert_same(x[k], y[k], f'{path}.{k}')
+    elif isinstance(x, (list, tuple)):
+        assert len(x) == len(y), path
+        for i, (u, v) in enumerate(zip(x, y)):
+            _assert_same(u, v, f'{path}[{i}]')
+    else:
+        assert x == y, path
+
+
 # -- the hook reads the RoI targets the detector recorded (real tiny detector) ---
 def test_hook_uses_recorded_roi_targets_aligned_with_rois():
     from types import SimpleNamespace

@@ -63,8 +63,9 @@ class RLTemperatureHook(Hook):
       states are saved under ``checkpoint['rl_temperature']`` and restored by
       resume (and ``load_from``). For an exact resume, every rank's rollout in
       progress, reward-model FIFO, unpaid batch and last reward metric are saved
-      too (``ranks``: gathered to rank 0 when a checkpoint is due, as
-      ``RngStateHook`` does) and restored by a resume (not by ``load_from``).
+      too (``ranks``: under DDP gathered to rank 0 after every epoch and before
+      every iteration-based checkpoint, as ``RngStateHook`` does) and restored
+      by a resume (not by ``load_from``).
     * **DDP**: ranks act on their own RoIs with identical agents; updates average
       gradients over ranks and end with a broadcast from rank 0; the weights are
       also broadcast from rank 0 before training (after a resume).
