@@ -60,7 +60,8 @@ SHAPES_CPU_CHANGES = {
     'ctkd-instance': dict(
         temperature={'num_classes': 5, 'hidden_dims': (64, 64), 'init_value': 1.0},
         hooks=[{'loops': 4}], optim={'lr_mult': 10.0}),
-    'rlkd': dict(temperature={'ppo.optimizer.lr': 1e-3, 'exploration.updates': 10},
+    'rlkd': dict(temperature={'ppo.optimizer.lr': 1e-3, 'exploration.updates': 10,
+                              'decomposition.buffer_size': 16},
                  hooks=[{'update_interval': 8}], optim={}),
 }
 
@@ -174,6 +175,8 @@ def test_config_contents(path):
         assert 0 <= rl_hooks[0].warmup_epochs < max_epochs
         assert rl_hooks[0].update_interval >= 1
         assert temp.t_min <= temp.warmup_temperature <= temp.t_max
+        # the reward model's FIFO holds at least a whole rollout
+        assert temp.decomposition.buffer_size >= rl_hooks[0].update_interval
     else:
         assert not rl_hooks
 

@@ -43,9 +43,9 @@ def test_hook_sets_lambda_and_logs(by_epoch, epoch, it, step):
     assert runner.model.temperature.lambda_ == 0.0  # 0 before training
     hook.before_run(runner)
     hook.before_train_iter(runner, 0)
-    # λ_max (1 - cos(π step / loops)) / 2, the step being the epoch (by_epoch)
-    # or the iteration: 0.691 at step 4, 1.588 at step 7
-    expected = 2.0 * (1 - math.cos(math.pi * step / 10)) / 2
+    # λ_max (1 - cos(π step / loops)) / 2, written out (not the hook's function)
+    expected = {4: 2.0 * (1 - math.cos(math.pi * 0.4)) / 2,
+                7: 2.0 * (1 - math.cos(math.pi * 0.7)) / 2}[step]
     assert expected > 0
     assert runner.model.temperature.lambda_ == pytest.approx(expected)
     assert runner.message_hub.get_scalar('train/lambda').current() == \

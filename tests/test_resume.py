@@ -11,7 +11,12 @@ mmengine restores weights (θ included), optimizer, schedulers, message hub and
 epoch/iteration; λ follows from ``runner.iter``; the RNG states (RoI sampling,
 augmentation) are restored by ctkd_det's RngStateHook (mmengine does not save them:
 without the hook the resumed losses differ, see the last test).
+
+RLKD (the shapes RLKD config on the same tiny setup) resumes exactly as well:
+besides the agent's weights and optimizers, its rollout in progress,
+reward-model FIFO, unpaid batch and last reward metric are checkpointed.
 """
+import math
 import os.path as osp
 import random
 import signal
@@ -25,15 +30,21 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from ctkd_det.apis import last_checkpoint, read_scalars
-from ctkd_det.engine import (RngStateHook, capture_rng_state, cosine_lambda,
-                             restore_rng_state)
+from ctkd_det.engine import RngStateHook, capture_rng_state, restore_rng_state
 
 from _kd_runs import ResumeProbeHook, find_hook, tiny_ctkd_cfg, train_losses
-from conftest import run_tool, tool_env
+from conftest import CONFIGS, run_tool, tool_env
 
 pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 LOOPS = 8  # λ ramps over the 8 iterations of the 2 epochs
+
+
+def _lambda(step):
+    """The cosine curriculum from 0 to 1 over LOOPS steps, written out here
+    (not the hook's own function)."""
+    return (1 - math.cos(math.pi * min(step, LOOPS) / LOOPS)) / 2
+
 KEYS = ('loss', 'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox',
         'loss_kd', 'kd_temp', 'lambda', 'grad_norm', 'acc')
 
@@ -134,7 +145,8 @@ def test_resume_restores_iteration_theta_optimizer_and_lambda(runs):
         assert torch.equal(start['theta_optim_state'][key],
                            torch.as_tensor(value)), key
     # λ is derived from runner.iter: the curriculum goes on at iteration 4
-    assert start['lambda'] == cosine_lambda(4, 0.0, 1.0, LOOPS)
+    assert start['lambda'] == pytest.approx(0.5)  # step 4 of 8: half-way
+    assert start['lambda'] == pytest.approx(_lambda(4))
     assert 'rng_state' in ckpt and len(ckpt['rng_state']['ranks']) == 1
 
 
@@ -145,7 +157,7 @@ def test_resumed_losses_equal_the_uninterrupted_run(runs):
         for key in KEYS:
             assert b2[it][key] == pytest.approx(a[it][key], rel=1e-6, abs=1e-7), \
                 (it, key, b2[it][key], a[it][key])
-        assert b2[it]['lambda'] == cosine_lambda(it - 1, 0.0, 1.0, LOOPS)
+        assert b2[it]['lambda'] == pytest.approx(_lambda(it - 1), abs=1e-12)
     # final θ, weights, optimizer state and validation: the same
     theta_a = runs['a'].model.temperature.theta.detach()
     theta_b = runs['b2'].model.temperature.theta.detach()
@@ -251,3 +263,115 @@ def test_hook_restores_only_on_resume_and_warns_without_state(monkeypatch):
                         lambda msg, **kwargs: logged.append(msg))
     RngStateHook().after_load_checkpoint(_FakeRunner(True), dict())
     assert len(logged) == 1 and 'holds no RNG states' in logged[0]
+
+
+# -- RLKD: the agent's learning state resumes exactly too ----------------------------
+RLKD_CFG = osp.join(CONFIGS, 'shapes',
+                    'faster-rcnn_r50-to-r18_fpn_rlkd_cpu_shapes.py')
+RLKD_KEYS = ('loss', 'loss_cls', 'loss_kd', 'kd_temp', 'kd_temp_p10',
+             'kd_temp_p90', 'acc', 'rl_reward', 'rl_policy_loss',
+             'rl_value_loss', 'rl_decomposition_loss', 'rl_sigma',
+             'rl_advantage_pool', 'rl_stale_batches')
+
+
+def _rlkd_cfg(setup, name, epochs):
+    """The shapes RLKD config on the tiny models and data (4 iterations per
+    epoch), no validation, the agent acting from the start and updated after
+    iterations 3 and 6: the epoch-1 checkpoint falls inside a rollout, with a
+    batch paid but not yet learned from and one acted on but not yet paid."""
+    cfg = tiny_ctkd_cfg(setup['data'], setup['tmp'] / name, setup['teacher'],
+                        epochs=epochs, config=RLKD_CFG)
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs,
+                         val_interval=epochs + 1)
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
+    cfg.model.temperature.ppo.optimizer.lr = 3e-3
+    cfg.custom_hooks = [dict(type='RLTemperatureHook', warmup_epochs=0,
+                             update_interval=3)]
+    return cfg
+
+
+def _agent_state(runner):
+    return runner.model.temperature.agent.checkpoint_state()
+
+
+@pytest.fixture(scope='module')
+def rlkd_runs(setup):
+    tmp = setup['tmp']
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr('mmengine.config.config.FormatCode',
+                   lambda text, **kwargs: (text, True))
+        a = _train(_rlkd_cfg(setup, 'rl_A', epochs=2))
+        _train(_rlkd_cfg(setup, 'rl_B', epochs=1))
+        time.sleep(1.1)  # a new log dir (see `runs`)
+        resumed = _rlkd_cfg(setup, 'rl_B', epochs=2)
+        resumed.resume = True
+        b2 = _train(resumed)
+    return dict(a=_agent_state(a), a_records=read_scalars(str(tmp / 'rl_A')),
+                b2=_agent_state(b2), b2_records=read_scalars(str(tmp / 'rl_B')),
+                tmp=tmp)
+
+
+def _assert_nested_equal(x, y, path=''):
+    if isinstance(x, torch.Tensor):
+        assert torch.equal(x, y), path
+    elif isinstance(x, dict):
+        assert x.keys() == y.keys(), path
+        for k in x:
+            _assert_nested_equal(x[k], y[k], f'{path}.{k}')
+    elif isinstance(x, (list, tuple)):
+        assert len(x) == len(y), path
+        for i, (u, v) in enumerate(zip(x, y)):
+            _assert_nested_equal(u, v, f'{path}[{i}]')
+    else:
+        assert x == y, path
+
+
+def test_rlkd_resumed_run_equals_the_uninterrupted_run(rlkd_runs):
+    a, b2 = _by_iter(rlkd_runs['a_records']), _by_iter(rlkd_runs['b2_records'])
+    assert sorted(b2) == [5, 6, 7, 8]
+    for it in b2:
+        for key in RLKD_KEYS:
+            assert key in a[it], (it, key)
+            assert b2[it][key] == a[it][key], (it, key, b2[it][key], a[it][key])
+    # the update after the resume (iteration 6) learned from the rollout that
+    # was in progress at the checkpoint: one batch of the previous policy
+    assert a[6]['rl_updates'] == 2 and a[6]['rl_stale_batches'] == 1
+    assert len({a[it]['kd_temp'] for it in a}) == len(a)  # T varies by step
+    # the agent: weights, optimizer moments, update count, all equal
+    _assert_nested_equal(rlkd_runs['a'], rlkd_runs['b2'])
+    assert rlkd_runs['a']['agent']['num_updates'] == 2
+    # the epoch-1 checkpoint holds the rank's rollout, FIFO and unpaid batch
+    ckpt = _ckpt(rlkd_runs['tmp'] / 'rl_B' / 'epoch_1.pth')['rl_temperature']
+    rank = ckpt['ranks'][0]
+    assert len(ckpt['ranks']) == 1 and ckpt['version'] == 2
+    assert [b['version'] for b in rank['agent']['rollout']] == [0]
+    assert len(rank['agent']['buffer']) == 2
+    assert rank['awaiting']['version'] == 1 and rank['last_metric'] is not None
+
+
+def test_rlkd_resume_without_the_rollout_diverges(rlkd_runs, setup,
+                                                  monkeypatch):
+    """The reason the rollout, the FIFO and the unpaid batch are checkpointed:
+    resumed from the agent's weights alone, the next update differs."""
+    from ctkd_det.engine.hooks.rl_temperature_hook import RLTemperatureHook
+    original = RLTemperatureHook.after_load_checkpoint
+
+    def weights_only(self, runner, checkpoint):
+        state = dict(checkpoint['rl_temperature'])
+        state.pop('ranks')
+        original(self, runner, dict(checkpoint, rl_temperature=state))
+    monkeypatch.setattr(RLTemperatureHook, 'after_load_checkpoint',
+                        weights_only)
+    monkeypatch.setattr('mmengine.config.config.FormatCode',
+                        lambda text, **kwargs: (text, True))
+    cfg = _rlkd_cfg(setup, 'rl_C', epochs=2)
+    cfg.load_from = str(rlkd_runs['tmp'] / 'rl_B' / 'epoch_1.pth')
+    cfg.resume = True
+    runner = _train(cfg)
+    a, c = _by_iter(rlkd_runs['a_records']), _by_iter(read_scalars(cfg.work_dir))
+    assert c[5]['kd_temp'] == a[5]['kd_temp']  # weights and RNG: resumed
+    assert c[6]['rl_decomposition_loss'] != a[6]['rl_decomposition_loss']
+    assert not torch.equal(
+        _agent_state(runner)['agent']['net']['critic.0.weight'],
+        rlkd_runs['a']['agent']['net']['critic.0.weight'])

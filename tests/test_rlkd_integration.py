@@ -3,6 +3,7 @@ tiny student/teacher models: the shapes RLKD config's RLTemperature + hook act p
 RoI, PPO updates change the agent, the agent stays out of the detector's
 optimizer/state_dict, its state goes into checkpoints and a resume restores it."""
 import copy
+import math
 import os.path as osp
 
 import pytest
@@ -110,6 +111,23 @@ def test_ppo_updates_changed_the_agent(rlkd_run):
     assert not _nets_equal(rlkd_run['initial']['decomposer']['net'],
                            final['decomposer']['net'])
     assert final['agent']['optimizer']['state'], 'agent optimizer never stepped'
+    # what each update learned from, by the schedule: updates after iterations
+    # 2, 4, 6, 8; each rollout holds one batch acted on by the current policy
+    # (the previous one was acted on before the last update: reward model
+    # only); 2 images x 64 sampled RoIs per batch; the exploration focus
+    # grows from 25 % by 75 % / 10 per update
+    # (logged scalars stay in the message hub: the first record of each count)
+    train, seen = [], set()
+    for r in read_scalars(rlkd_run['work']):
+        if 'rl_updates' in r and r['rl_updates'] not in seen:
+            seen.add(r['rl_updates'])
+            train.append(r)
+    assert [r['iter'] for r in train] == [2, 4, 6, 8]
+    assert [r['rl_stale_batches'] for r in train] == [0, 1, 1, 1]
+    assert [r['rl_advantage_pool'] for r in train] == [
+        math.ceil((0.25 + 0.075 * k) * 128) for k in range(4)]
+    assert [r['rl_focus_fraction'] for r in train] == pytest.approx(
+        [0.25, 0.325, 0.4, 0.475])
 
 
 def test_agent_outside_detector_optimizer_and_state_dict(rlkd_run):

@@ -136,6 +136,39 @@ def test_instance_temperature_per_row_bounded_and_reversed():
     assert grads[1.0].abs().sum() > 0
 
 
+@pytest.mark.parametrize('lam', [0.5, 1.0])
+def test_instance_reversal_gradient_equals_minus_lambda_times_finite_difference(
+        lam):
+    """Every parameter's gradient is −λ · ∂L/∂w of the KD loss, ∂L/∂w from a
+    central finite difference of the loss itself (no autograd)."""
+    torch.manual_seed(0)
+    m = InstanceTemperature(num_classes=5, hidden_dims=(8, ), t_min=2.,
+                            t_max=8.).double()
+    with torch.no_grad():
+        m.head.weight.normal_(std=0.5)  # per-row temperatures that differ
+    s, t = _logits()
+    loss_fn = KDLoss()
+    m.lambda_ = lam
+    loss_fn(s, t, m(t, s)).backward()
+    eps = 1e-6
+    checked = 0
+    for name, p in m.named_parameters():
+        flat = p.data.view(-1)
+        for i in range(0, flat.numel(), max(1, flat.numel() // 3)):
+            old = flat[i].item()
+            with torch.no_grad():
+                flat[i] = old + eps
+                up = loss_fn(s, t, m(t, s)).item()
+                flat[i] = old - eps
+                down = loss_fn(s, t, m(t, s)).item()
+                flat[i] = old
+            fd = (up - down) / (2 * eps)
+            assert p.grad.view(-1)[i].item() == pytest.approx(
+                -lam * fd, rel=1e-5, abs=1e-9), (name, i)
+            checked += abs(fd) > 1e-4
+    assert checked >= 4  # the check is not vacuous
+
+
 def test_instance_temperature_does_not_push_gradients_into_logits():
     m = InstanceTemperature(num_classes=5)
     s, t = (x.float().requires_grad_(True) for x in _logits())

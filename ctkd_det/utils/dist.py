@@ -26,7 +26,9 @@ so DDP does not synchronise it. Every rank collects its own transitions; each
 update step averages the gradients over the ranks (:func:`synced_step`:
 data-parallel PPO, every rank's transitions count) and every rank applies the
 same step; after an update the weights are also broadcast from rank 0
-(:func:`broadcast_module`), so floating-point drift can never accumulate. These
+(:func:`broadcast_module`), so floating-point drift can never accumulate. Statistics the agent needs over
+the *global* batch (advantage normalisation, the exploration top-k, the reward
+model's batch sums) come from :func:`all_sum` and :func:`all_gather_cat`. These
 helpers are collective: every rank must call them the same number of times, in
 the same order.
 """
@@ -46,7 +48,7 @@ from mmengine.logging import print_log
 __all__ = [
     'setup_cpu_distributed', 'launcher_env', 'teardown_distributed',
     'world_size', 'allreduce_grads', 'synced_step', 'broadcast_module',
-    'all_min_int'
+    'all_min_int', 'all_sum', 'all_gather_cat'
 ]
 
 DEFAULT_PORT = 29500
@@ -222,3 +224,32 @@ def all_min_int(value: int, device=None) -> int:
     t = torch.tensor([float(value)], device=device)
     dist.all_reduce(t, op='min')
     return int(t.item())
+
+
+@torch.no_grad()
+def all_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """The elementwise sum of ``tensor`` over the ranks (a new tensor; the input
+    itself in a single process). Every rank passes the same shape."""
+    if world_size() <= 1:
+        return tensor
+    out = tensor.detach().clone()
+    dist.all_reduce(out, op='sum')
+    return out
+
+
+@torch.no_grad()
+def all_gather_cat(tensor: torch.Tensor):
+    """The 1-D ``tensor`` of every rank, concatenated in rank order (lengths may
+    differ between ranks), and the offset of this rank's part in it. Every rank
+    gets the same result."""
+    if world_size() <= 1:
+        return tensor, 0
+    rank, world = dist.get_rank(), world_size()
+    sizes = torch.zeros(world, dtype=torch.float64, device=tensor.device)
+    sizes[rank] = tensor.numel()
+    sizes = all_sum(sizes).long().tolist()
+    rows = tensor.new_zeros(world, max(max(sizes), 1))
+    rows[rank, :tensor.numel()] = tensor.detach()
+    rows = all_sum(rows)
+    full = torch.cat([rows[r, :sizes[r]] for r in range(world)])
+    return full, int(sum(sizes[:rank]))

@@ -7,10 +7,13 @@
 # - state per RoI: student top-1 prob., teacher top-1 prob., student top-1 - top-2
 #   margin; reward: change of the student's foreground RoI accuracy (`acc_fg`, over
 #   the sampled foreground RoIs of all GPUs) between successive iterations,
-#   calibrated to RoIs by a learned return decomposition;
-# - PPO (actor and critic MLPs 256-256, GAE gamma .99 / lambda .95, clip .2) every 50
-#   iterations (~146 updates per epoch with 8 GPUs x 2 images), with its own Adam:
-#   the agent is outside the detector's parameters and optim_wrapper;
+#   calibrated to RoIs by a learned return decomposition, fitted on the rollout's
+#   batches and the previous rollout's (buffer_size 100 = 2 x update_interval);
+# - PPO (actor and critic MLPs 256-256, clip .2) every 50 iterations (~146 updates
+#   per epoch with 8 GPUs x 2 images), with its own Adam: the agent is outside the
+#   detector's parameters and optim_wrapper; advantages: GAE over iterations
+#   (gamma .99 / lambda .95), each RoI's own calibrated reward plus its iteration's
+#   share of the future (docs/rlkd.md); log sigma smoothly bounded in [-5, 1];
 # - exploration: the first 100 updates learn from a share of the RoIs that grows
 #   from the best 25% (well-assigned foreground the teacher gets right) to all.
 kd_temperature = dict(
@@ -32,7 +35,7 @@ kd_temperature = dict(
         optimizer=dict(type='Adam', lr=3e-4)),
     decomposition=dict(
         hidden_dims=(64, 64),
-        buffer_size=32,
+        buffer_size=100,
         steps=10,
         optimizer=dict(type='Adam', lr=1e-3)),
     exploration=dict(start_fraction=0.25, updates=100, background_weight=0.5))

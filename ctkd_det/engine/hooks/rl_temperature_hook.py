@@ -8,8 +8,10 @@ from mmengine import dist
 from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 
+from ctkd_det.models.rl.agent import batch_to
 from ctkd_det.registry import HOOKS
 from ctkd_det.utils import unwrap_model
+from .rng_state_hook import RngStateHook
 
 FG_ACC = 'acc_fg'
 
@@ -44,13 +46,14 @@ class RLTemperatureHook(Hook):
       overall ``acc`` mostly tracks background recognition, while mAP depends on
       the foreground classes. A batch without foreground RoIs (on every rank)
       pays no reward.
-      Under DDP ``acc`` is averaged over the ranks first (the update of step
-      ``b`` is driven by every rank's temperatures) and each rank's RoIs are paid
-      ``R_b / world_size``, so the instance rewards of the global batch sum to
-      ``R_b``.
+      Under DDP ``acc`` is over every rank's RoIs (the update of step ``b`` is
+      driven by every rank's temperatures): the ranks' RoIs of one iteration are
+      one global batch with return ``R_b``, redistributed over all of them.
     * **Updates**: every ``update_interval`` iterations, reward calibration and one
-      PPO update on the batches rewarded since the last update (the batch of the
-      current iteration is paid at the next one and joins the next rollout).
+      PPO update on the batches rewarded since the last update; the batch of the
+      current iteration (not yet paid) bootstraps the advantages. It is paid at
+      the next iteration and joins the next rollout, where, acted on by the
+      previous policy, it trains the reward model only.
     * **Exploration focus**: the RoI head's targets (label of every sampled RoI and
       IoU of the positives with their ground truth), read from the detector's
       ``last_roi_record`` (``capture_roi_targets``), close each iteration's
@@ -58,7 +61,11 @@ class RLTemperatureHook(Hook):
       ``instance_quality``) for the early updates.
     * **Checkpoints**: the agent's and the reward model's weights and optimizer
       states are saved under ``checkpoint['rl_temperature']`` and restored by
-      resume (and ``load_from``). The rollout in progress is not saved.
+      resume (and ``load_from``). For an exact resume, every rank's rollout in
+      progress, reward-model FIFO, unpaid batch and last reward metric are saved
+      too (``ranks``: under DDP gathered to rank 0 after every epoch and before
+      every iteration-based checkpoint, as ``RngStateHook`` does) and restored
+      by a resume (not by ``load_from``).
     * **DDP**: ranks act on their own RoIs with identical agents; updates average
       gradients over ranks and end with a broadcast from rank 0; the weights are
       also broadcast from rank 0 before training (after a resume).
@@ -117,6 +124,9 @@ class RLTemperatureHook(Hook):
     def _reset(self):
         self._awaiting = None      # acted-on batch waiting for its reward
         self._last_metric = None   # reward metric of the previous iteration
+        self._gathered = None      # every rank's transient state (DDP saving)
+        self._gathered_at = None
+        self._resumed = False      # transient state restored by a resume
 
     # -- helpers ---------------------------------------------------------------
     def _temperature(self, runner):
@@ -169,7 +179,9 @@ class RLTemperatureHook(Hook):
     def before_train(self, runner) -> None:
         agent = self._temperature(runner).agent
         agent.sync(src=0)  # identical agents on every rank (also after a resume)
-        self._reset()
+        if not self._resumed:
+            self._reset()
+        self._resumed = False
         if self.capture_roi_targets and \
                 not hasattr(unwrap_model(runner.model), 'last_roi_record'):
             MMLogger.get_current_instance().warning(
@@ -204,20 +216,49 @@ class RLTemperatureHook(Hook):
         if self._awaiting is not None and self._last_metric is not None \
                 and metric is not None:
             ret = self.reward_sign * self.reward_scale * (metric - self._last_metric)
-            # every rank's RoIs get an equal share of the global batch's return
-            agent.add_batch(self._awaiting, ret / dist.get_world_size())
+            agent.add_batch(self._awaiting, ret)  # the global batch's return
             runner.message_hub.update_scalar('train/rl_reward', ret)
         self._awaiting = batch
         self._last_metric = metric
         if temp.acting and (runner.iter + 1) % self.update_interval == 0:
-            stats = agent.update()
+            stats = agent.update(next_batch=batch)
             if stats:
                 for k, v in stats.items():
                     runner.message_hub.update_scalar(f'train/rl_{k}', float(v))
+        if dist.get_world_size() > 1 and \
+                RngStateHook._iter_checkpoint_due(runner):
+            self._gather(runner)
+
+    def after_train_epoch(self, runner) -> None:
+        self._gather(runner)
+
+    # -- checkpoints -------------------------------------------------------------
+    def _rank_state(self, runner) -> dict:
+        """This rank's transient state (CPU tensors)."""
+        return dict(agent=self._temperature(runner).agent.transient_state(),
+                    awaiting=batch_to(self._awaiting, 'cpu'),
+                    last_metric=self._last_metric)
+
+    def _gather(self, runner) -> None:
+        """Collect every rank's transient state before rank 0 writes a
+        checkpoint (a collective; checkpoints are written by rank 0 only)."""
+        if dist.get_world_size() > 1:
+            self._gathered = dist.all_gather_object(self._rank_state(runner))
+            self._gathered_at = (runner.epoch, runner.iter)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint['rl_temperature'] = \
-            self._temperature(runner).agent.checkpoint_state()
+        state = self._temperature(runner).agent.checkpoint_state()
+        if dist.get_world_size() > 1:
+            if self._gathered is not None and \
+                    self._gathered_at == (runner.epoch, runner.iter):
+                state['ranks'] = list(self._gathered)
+            else:
+                MMLogger.get_current_instance().warning(
+                    'RLTemperatureHook: checkpoint written outside the scheduled '
+                    'points; the ranks\' rollouts are not saved')
+        else:
+            state['ranks'] = [self._rank_state(runner)]
+        checkpoint['rl_temperature'] = state
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get('rl_temperature')
@@ -226,4 +267,21 @@ class RLTemperatureHook(Hook):
                 'RLTemperatureHook: the checkpoint has no rl_temperature state; '
                 'the agent starts from its initialisation')
             return
-        self._temperature(runner).agent.load_checkpoint_state(state)
+        agent = self._temperature(runner).agent
+        agent.load_checkpoint_state(state)
+        if not getattr(runner, '_resume', False):
+            return  # load_from: weights only, not a continuation
+        ranks = state.get('ranks') or []
+        rank, world = dist.get_rank(), dist.get_world_size()
+        if len(ranks) != world:
+            MMLogger.get_current_instance().warning(
+                f'RLTemperatureHook: the checkpoint holds the rollouts of '
+                f'{len(ranks)} rank(s), this run has {world}; the rollout in '
+                'progress and the reward-model FIFO start empty')
+            return
+        entry = ranks[rank]
+        agent.load_transient_state(entry['agent'])
+        device = next(agent.ppo.parameters()).device
+        self._awaiting = batch_to(entry['awaiting'], device)
+        self._last_metric = entry['last_metric']
+        self._resumed = True

@@ -12,6 +12,16 @@ per iteration (:meth:`begin_step`, :meth:`end_step`, :meth:`add_batch`,
 A transition's *quality* (the exploration focus, see ``instance_quality``) needs
 the RoI head's targets of the RoIs acted on; they are known after the iteration's
 forward (the detector's RoI record), so it is computed in :meth:`end_step`.
+
+Each batch is tagged with the number of PPO updates done when it was acted on.
+A batch is paid one iteration after it was acted on, so the batch acted on in an
+update's own iteration reaches the next rollout from a policy one update older
+than the rest; :meth:`update` fits the reward model on it but leaves it out of
+PPO (no off-policy transitions in a PPO update).
+
+Under DDP the ranks' RoIs of one iteration form one *global* batch with one
+return; the reward model, the advantages' per-iteration means and
+normalisation, and the exploration top-k are all over the global batch.
 """
 import math
 from typing import Dict, List, Optional, Sequence
@@ -20,13 +30,19 @@ import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger
 
-from ctkd_det.models.temperature.bounds import squash
-from ctkd_det.utils.dist import all_min_int, broadcast_module
+from ctkd_det.models.temperature.bounds import squash, unsquash_value
+from ctkd_det.utils.dist import (all_gather_cat, all_min_int, all_sum,
+                                 broadcast_module)
 from .features import STATE_DIM, instance_quality
-from .ppo import PPOAgent
+from .ppo import PPOAgent, iteration_gae
 from .reward_decomposition import RewardDecomposition
 
 BATCH_KEYS = ('states', 'actions', 'log_probs', 'values', 'quality')
+#: ``checkpoint['rl_temperature']['version']`` written by this code. 1: ``log
+#: sigma`` clamped (net key ``log_std``), no rollout / FIFO; 2: ``log sigma``
+#: squashed from ``raw_log_std``, per-rank rollout, FIFO and pending batch
+#: (``ranks``, added by ``RLTemperatureHook``).
+STATE_VERSION = 2
 _EXPLORATION_KEYS = {'start_fraction', 'updates', 'background_weight'}
 
 
@@ -158,10 +174,14 @@ class RLKDAgent(nn.Module):
             if s['keep'] is not None:
                 batch = {k: v[s['keep']] for k, v in batch.items()}
             batches.append(batch)
-        return {k: torch.cat([b[k] for b in batches]) for k in BATCH_KEYS}
+        out = {k: torch.cat([b[k] for b in batches]) for k in BATCH_KEYS}
+        out['version'] = self.ppo.num_updates  # the policy that acted
+        return out
 
     def add_batch(self, batch: dict, batch_return: float) -> None:
-        """Add an acted-on batch with its (batch-level) return to the rollout."""
+        """Add an acted-on batch with its return to the rollout. Under DDP
+        ``batch`` is this rank's part of the global batch and ``batch_return``
+        the global batch's return (the same on every rank)."""
         self._rollout.append(dict(batch, batch_return=float(batch_return)))
 
     def clear_rollout(self) -> None:
@@ -180,35 +200,65 @@ class RLKDAgent(nn.Module):
         progress = min(self.ppo.num_updates / self.focus_updates, 1.0)
         return self.focus_start + (1.0 - self.focus_start) * progress
 
-    def update(self) -> Optional[Dict[str, float]]:
+    def _focus_pool(self, quality: torch.Tensor, fraction: float):
+        """Indices of this rank's transitions among the ``ceil(fraction * N)``
+        best of all ranks' ``N`` (``None``: all)."""
+        full, offset = all_gather_cat(quality)
+        n = full.numel()
+        k = max(1, int(math.ceil(fraction * n)))
+        if k >= n:
+            return None
+        best = full.topk(k).indices
+        mine = best[(best >= offset) & (best < offset + quality.numel())]
+        return (mine - offset).sort().values.to(quality.device)
+
+    def update(self, next_batch: Optional[dict] = None
+               ) -> Optional[Dict[str, float]]:
         """Reward calibration + one PPO update on the rollout, then clear it.
 
-        Collective under DDP: every rank calls it at the same iteration; if any
-        rank has no rewarded batch, every rank skips (returns ``None``)."""
+        ``next_batch``: the batch acted on after the rollout's last one (its
+        values bootstrap the advantages; ignored unless acted on by the current
+        policy on every rank). Batches acted on by an older policy only train
+        the reward model. Collective under DDP: every rank calls it at the same
+        iteration; if any rank has no rewarded batch, every rank skips (returns
+        ``None``)."""
         device = next(self.ppo.parameters()).device
         if all_min_int(len(self._rollout), device=device) == 0:
             return None
         rollout, self._rollout = self._rollout, []
-        for b in rollout:
-            self.decomposer.add(b['states'], b['actions'], b['batch_return'])
-        decomposition_loss = self.decomposer.fit()
-        rewards = torch.cat([
-            self.decomposer.redistribute(b['states'], b['actions'],
-                                         b['batch_return']) for b in rollout
-        ])
-        cat = {k: torch.cat([b[k] for b in rollout]) for k in BATCH_KEYS}
-        n = cat['states'].size(0)
+        decomposition_loss = self.decomposer.fit(
+            [(b['states'], b['actions'], b['batch_return']) for b in rollout])
+        current = self.ppo.num_updates
+        fresh = [b for b in rollout if b.get('version') == current]
+        stats = dict(decomposition_loss=decomposition_loss,
+                     batch_return=sum(b['batch_return'] for b in rollout) /
+                     len(rollout),
+                     stale_batches=float(len(rollout) - len(fresh)))
+        if all_min_int(len(fresh), device=device) == 0:
+            return stats  # nothing acted on by this policy: no PPO update
+        rewards = torch.cat(self.decomposer.redistribute(
+            [(b['states'], b['actions'], b['batch_return']) for b in fresh]))
+        cat = {k: torch.cat([b[k] for b in fresh]) for k in BATCH_KEYS}
+        has_next = next_batch is not None and \
+            next_batch.get('version') == current
+        next_value = None
+        if all_min_int(int(has_next), device=device):
+            v = next_batch['values'].double()
+            total = all_sum(torch.tensor([float(v.sum()), float(v.numel())],
+                                         dtype=torch.float64))
+            if total[1] > 0:
+                next_value = float(total[0] / total[1])
+        adv, ret = iteration_gae(
+            rewards, cat['values'], [b['states'].size(0) for b in fresh],
+            self.ppo.gamma, self.ppo.gae_lambda, next_value=next_value,
+            reduce=all_sum)
         fraction = self.focus_fraction()
-        k = max(1, int(math.ceil(fraction * n)))
-        pool = None if k >= n else cat['quality'].topk(k).indices
-        stats = self.ppo.update(cat['states'], cat['actions'],
-                                cat['log_probs'], cat['values'], rewards,
-                                pool=pool)
+        pool = self._focus_pool(cat['quality'], fraction)
+        stats.update(self.ppo.update(cat['states'], cat['actions'],
+                                     cat['log_probs'], adv, ret, pool=pool))
         temps = squash(cat['actions'], self.t_min, self.t_max)
         stats.update(
-            decomposition_loss=decomposition_loss,
             focus_fraction=fraction,
-            batch_return=sum(b['batch_return'] for b in rollout) / len(rollout),
             rollout_temperature=float(temps.mean()),
             updates=float(self.ppo.num_updates))
         return stats
@@ -220,12 +270,62 @@ class RLKDAgent(nn.Module):
         broadcast_module(self.decomposer.net, src)
 
     def checkpoint_state(self) -> dict:
-        """What ``checkpoint['rl_temperature']`` holds: weights, optimizer states
-        and the update counter (not the rollout in progress)."""
-        return dict(version=1, agent=self.ppo.checkpoint_state(),
+        """What ``checkpoint['rl_temperature']`` holds (besides the per-rank
+        ``ranks`` entries the hook adds): weights, optimizer states and the
+        update counter."""
+        return dict(version=STATE_VERSION, agent=self.ppo.checkpoint_state(),
                     decomposer=self.decomposer.checkpoint_state())
 
     def load_checkpoint_state(self, state: dict) -> None:
+        """Load :meth:`checkpoint_state` (version 2, or version 1 migrated);
+        clears the rollout."""
+        version = state.get('version')
+        if version == 1:
+            state = self._migrate_v1(state)
+        elif version != STATE_VERSION:
+            raise ValueError(
+                f'RLKD agent state version {version!r} is not supported (this '
+                f'code reads versions 1 and {STATE_VERSION}); was the checkpoint '
+                'written by a newer ctkd_det?')
         self.ppo.load_checkpoint_state(state['agent'])
         self.decomposer.load_checkpoint_state(state['decomposer'])
         self.clear_rollout()
+
+    def _migrate_v1(self, state: dict) -> dict:
+        """Version 1 stored ``log sigma`` itself (clamped when used): the same
+        sigma as the squashed ``raw_log_std``; the optimizer moments of that
+        parameter do not carry over (reset)."""
+        lo, hi = self.ppo.log_std_bounds
+        net = dict(state['agent']['net'])
+        log_std = float(net.pop('log_std').reshape(-1)[0])
+        margin = 1e-6 * (hi - lo)
+        log_std = min(max(log_std, lo + margin), hi - margin)
+        net['raw_log_std'] = torch.tensor([unsquash_value(log_std, lo, hi)])
+        optimizer = dict(state['agent']['optimizer'])
+        index = len(list(self.ppo.net.parameters())) - 1  # log sigma: last
+        optimizer['state'] = {k: v for k, v in optimizer['state'].items()
+                              if int(k) != index}
+        MMLogger.get_current_instance().warning(
+            'RLKD: migrated a version-1 agent state (sigma kept, its optimizer '
+            'moments reset; no rollout or reward-model FIFO in that version)')
+        return dict(state, agent=dict(state['agent'], net=net,
+                                      optimizer=optimizer))
+
+    def transient_state(self) -> dict:
+        """This rank's rollout and reward-model FIFO (CPU tensors): what an
+        exact resume needs besides :meth:`checkpoint_state`."""
+        return dict(rollout=[batch_to(b, 'cpu') for b in self._rollout],
+                    buffer=self.decomposer.buffer_state())
+
+    def load_transient_state(self, state: dict) -> None:
+        device = next(self.ppo.parameters()).device
+        self._rollout = [batch_to(b, device) for b in state['rollout']]
+        self.decomposer.load_buffer_state(state['buffer'])
+
+
+def batch_to(batch: Optional[dict], device) -> Optional[dict]:
+    """A batch (tensors and numbers) with its tensors moved to ``device``."""
+    if batch is None:
+        return None
+    return {k: v.detach().to(device) if isinstance(v, torch.Tensor) else v
+            for k, v in batch.items()}

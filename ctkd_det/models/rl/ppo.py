@@ -22,23 +22,35 @@ the reward says, so the entropy bonus here is the Gaussian's, ``H[u]`` (a functi
 ``sigma`` only, it just keeps the exploration noise from collapsing).
 :func:`temperature_log_prob` gives the full ``log p(T)`` for analysis and tests.
 
-Advantages: GAE (``gamma = 0.99``, ``lambda = 0.95`` as in the paper) over the
-rollout's instances in the order they were acted on, bootstrapped with the last
-instance's value. Losses: clipped surrogate (``clip = 0.2``), value MSE, entropy
-bonus; actor and critic are separate MLPs (256 hidden, as the paper) trained by one
-optimizer that belongs to the agent (not to the detector).
+Advantages (see :func:`iteration_gae`): GAE over *iterations*, the time axis of
+RLKD: the RoIs of one iteration act in parallel (a set, no order), and only
+through the detector's update do they affect the next iterations. Losses:
+clipped surrogate (``clip = 0.2``, :func:`clipped_surrogate`), value MSE,
+entropy bonus; actor and critic are separate MLPs (256 hidden, as the paper)
+trained by one optimizer that belongs to the agent (not to the detector).
+
+``sigma`` is bounded smoothly: ``log sigma = lo + (hi - lo) * sigmoid(w)`` for
+an unconstrained parameter ``w`` (no clamp that would stop its gradient at a
+bound).
+
+Under DDP every statistic is over the global batch (all ranks' RoIs): the
+advantages' per-iteration means, their normalisation and every minibatch mean;
+the averaged gradient of a step is then the gradient a single process would get
+on the union of the ranks' transitions.
 """
 import math
-from typing import Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.dist import get_rank
 from mmengine.registry import OPTIMIZERS
 
 from ctkd_det.models.temperature.bounds import (check_bounds, squash, unsquash,
                                                 unsquash_value)
-from ctkd_det.utils.dist import broadcast_module, synced_step, world_size
+from ctkd_det.utils.dist import (all_sum, broadcast_module, synced_step,
+                                 world_size)
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -66,31 +78,75 @@ def temperature_log_prob(t: torch.Tensor, mu: torch.Tensor,
         u, t_min, t_max)
 
 
-# -- GAE -----------------------------------------------------------------------
+# -- advantages ------------------------------------------------------------------
 @torch.no_grad()
-def compute_gae(rewards: torch.Tensor, values: torch.Tensor, last_value: float,
-                gamma: float, lam: float):
-    """Generalised advantage estimation over one sequence.
+def iteration_gae(rewards: torch.Tensor, values: torch.Tensor,
+                  sizes: Sequence[int], gamma: float, lam: float,
+                  next_value: Optional[float] = None,
+                  reduce: Optional[Callable] = None):
+    """GAE over iterations, spread to each iteration's RoIs.
 
-    ``delta_i = r_i + gamma V_{i+1} - V_i`` (``V_n = last_value``),
-    ``A_i = delta_i + gamma lam A_{i+1}``, returns ``A + V``. Runs on the CPU in
-    float64 (a Python loop: sequences are ~1e4-1e5 long, a few ms); results come
-    back on the input device as float32.
+    ``rewards`` and ``values`` ``(n,)``: the RoIs of ``B`` successive iterations,
+    iteration after iteration (``sizes``: ``B`` counts summing to ``n``; the
+    order *within* an iteration does not matter). With the per-RoI means of
+    iteration ``b`` -- ``m_b = mean_i (r_bi - V_bi)``, ``v_b = mean_i V_bi`` --
+    the iteration-level GAE in per-RoI units is
+
+        A_b = m_b + F_b,    F_b = gamma * (v_{b+1} + lam * A_{b+1}),
+
+    (``v_B = next_value``, default ``v_{B-1}``; ``A_B = 0``), i.e. GAE on the
+    per-RoI share of the batch return ``R_b / N_b`` with the batch value
+    ``v_b``. RoI ``i`` of iteration ``b`` gets its own one-step term plus the
+    iteration's share of the future:
+
+        A_bi = r_bi - V_bi + F_b,    returns A_bi + V_bi,
+
+    so ``mean_i A_bi = A_b``. ``gamma = 0`` gives the one-step ``r - V``.
+    An iteration without RoIs is skipped (its successor follows its
+    predecessor). ``reduce`` (e.g. ``all_sum``) sums the per-iteration
+    statistics over the ranks, so that the means are over the global batch.
+    Computed in float64; returned as float32 on the input device.
     """
     device = rewards.device
-    r = rewards.detach().double().cpu().tolist()
-    v = values.detach().double().cpu().tolist()
-    n = len(r)
-    adv = [0.0] * n
-    next_value, running = float(last_value), 0.0
-    for i in range(n - 1, -1, -1):
-        delta = r[i] + gamma * next_value - v[i]
-        running = delta + gamma * lam * running
-        adv[i] = running
-        next_value = v[i]
-    adv_t = torch.tensor(adv, dtype=torch.float64)
-    ret_t = adv_t + torch.tensor(v, dtype=torch.float64)
-    return adv_t.float().to(device), ret_t.float().to(device)
+    sizes = [int(k) for k in sizes]
+    if sum(sizes) != rewards.numel() or values.shape != rewards.shape:
+        raise ValueError(f'iteration_gae: sizes {sizes} do not cover the '
+                         f'{rewards.numel()} rewards / values')
+    r, v = rewards.detach().double().cpu(), values.detach().double().cpu()
+    one_step = r - v
+    sums = torch.zeros(len(sizes), 3, dtype=torch.float64)
+    for b, (d, vb) in enumerate(zip(one_step.split(sizes), v.split(sizes))):
+        sums[b] = torch.stack([d.sum(), vb.sum(), d.new_tensor(float(d.numel()))])
+    if reduce is not None:
+        sums = reduce(sums)
+    counts = sums[:, 2].tolist()
+    means = [(float(sums[b, 0]) / c, float(sums[b, 1]) / c) if c > 0 else None
+             for b, c in enumerate(counts)]
+    if next_value is None:
+        filled = [m for m in means if m is not None]
+        next_value = filled[-1][1] if filled else 0.0
+    future = [0.0] * len(sizes)
+    next_v, next_a = float(next_value), 0.0
+    for b in range(len(sizes) - 1, -1, -1):
+        future[b] = gamma * (next_v + lam * next_a)
+        if means[b] is not None:
+            next_a = means[b][0] + future[b]
+            next_v = means[b][1]
+    adv = one_step + torch.tensor(future, dtype=torch.float64).repeat_interleave(
+        torch.tensor(sizes, dtype=torch.long))
+    return adv.float().to(device), (adv + v).float().to(device)
+
+
+def clipped_surrogate(log_ratio: torch.Tensor, advantages: torch.Tensor,
+                      clip_ratio: float):
+    """PPO's clipped objective per transition, ``min(rho A, clip(rho) A)`` with
+    ``rho = exp(log_ratio)``, and whether ``rho`` lies outside ``1 +- clip``
+    (the clip fraction's numerator). Once ``rho`` has left the interval on the
+    side the advantage pushes it to, the objective is constant (no gradient)."""
+    ratio = log_ratio.exp()
+    surr = torch.min(ratio * advantages,
+                     ratio.clamp(1 - clip_ratio, 1 + clip_ratio) * advantages)
+    return surr, (ratio - 1).abs() > clip_ratio
 
 
 # -- networks ------------------------------------------------------------------
@@ -105,7 +161,8 @@ def _mlp(in_dim: int, hidden_dims: Sequence[int], out_dim: int) -> nn.Sequential
 
 class ActorCritic(nn.Module):
     """Separate actor and critic MLPs (``hidden_dims`` = (256, 256) as the paper)
-    and a state-independent ``log_std``.
+    and a state-independent, unconstrained ``raw_log_std`` (mapped into the
+    ``log sigma`` bounds by :meth:`PPOAgent.log_std`).
 
     The actor's last layer starts with zero weights and bias ``init_mean``: every
     state starts at the same mean action (the warm-up temperature, so switching
@@ -113,13 +170,13 @@ class ActorCritic(nn.Module):
     """
 
     def __init__(self, state_dim: int, hidden_dims: Sequence[int] = (256, 256),
-                 init_mean: float = 0.0, log_std_init: float = -0.5):
+                 init_mean: float = 0.0, raw_log_std_init: float = 0.0):
         super().__init__()
         self.actor = _mlp(state_dim, hidden_dims, 1)
         self.critic = _mlp(state_dim, hidden_dims, 1)
         nn.init.zeros_(self.actor[-1].weight)
         nn.init.constant_(self.actor[-1].bias, float(init_mean))
-        self.log_std = nn.Parameter(torch.tensor([float(log_std_init)]))
+        self.raw_log_std = nn.Parameter(torch.tensor([float(raw_log_std_init)]))
 
     def forward(self, states: torch.Tensor):
         """``mu`` ``(N,)``, ``value`` ``(N,)``."""
@@ -135,9 +192,12 @@ class PPOAgent(nn.Module):
         hidden_dims: hidden widths of the actor and of the critic MLPs.
         t_min, t_max: temperature range of :func:`squash`.
         init_temperature: the policy's initial mean temperature (every state).
-        log_std_init: initial ``log sigma`` of the pre-squash Gaussian.
-        log_std_bounds: ``log sigma`` is clamped into this range when used.
-        gamma, gae_lambda: GAE discount and trace parameters.
+        log_std_init: initial ``log sigma`` of the pre-squash Gaussian (strictly
+            inside ``log_std_bounds``).
+        log_std_bounds: ``(lo, hi)``: ``log sigma = lo + (hi - lo) *
+            sigmoid(w)`` for the learned ``w``, a smooth bound.
+        gamma, gae_lambda: discount and trace of the GAE over iterations
+            (:func:`iteration_gae`).
         clip_ratio: PPO's clipping of ``pi_new / pi_old``.
         ppo_epochs: passes over the rollout per update.
         num_minibatches: minibatches per pass (a fixed count, so every rank
@@ -176,22 +236,30 @@ class PPOAgent(nn.Module):
                              'clip_ratio > 0')
         if int(ppo_epochs) < 1 or int(num_minibatches) < 1:
             raise ValueError('PPOAgent: ppo_epochs and num_minibatches must be >= 1')
+        lo, hi = float(log_std_bounds[0]), float(log_std_bounds[1])
+        if not (lo < float(log_std_init) < hi):
+            raise ValueError(
+                f'PPOAgent: log_std_init must lie strictly inside log_std_bounds '
+                f'({lo}, {hi}), got {log_std_init}')
         self.t_min, self.t_max = t_min, t_max
         self.gamma, self.gae_lambda = float(gamma), float(gae_lambda)
         self.clip_ratio = float(clip_ratio)
         self.ppo_epochs, self.num_minibatches = int(ppo_epochs), int(num_minibatches)
         self.value_coef, self.entropy_coef = float(value_coef), float(entropy_coef)
         self.max_grad_norm = max_grad_norm
-        self.log_std_bounds = (float(log_std_bounds[0]), float(log_std_bounds[1]))
+        self.log_std_bounds = (lo, hi)
         init_mean = unsquash_value(init_temperature, t_min, t_max)
-        self.net = ActorCritic(state_dim, hidden_dims, init_mean, log_std_init)
+        self.net = ActorCritic(state_dim, hidden_dims, init_mean,
+                               unsquash_value(float(log_std_init), lo, hi))
         self.optimizer = OPTIMIZERS.build(
             dict(optimizer, params=self.net.parameters()))
         self.num_updates = 0
 
     # -- acting ----------------------------------------------------------------
     def log_std(self) -> torch.Tensor:
-        return self.net.log_std.clamp(*self.log_std_bounds)
+        """``log sigma`` ``(1,)``, smoothly inside ``log_std_bounds`` (with
+        gradient everywhere)."""
+        return squash(self.net.raw_log_std, *self.log_std_bounds)
 
     @torch.no_grad()
     def act(self, states: torch.Tensor, deterministic: bool = False) -> dict:
@@ -217,88 +285,105 @@ class PPOAgent(nn.Module):
         return gaussian_log_prob(actions, mu, log_std), value, entropy
 
     # -- learning --------------------------------------------------------------
+    def losses(self, states: torch.Tensor, actions: torch.Tensor,
+               old_log_probs: torch.Tensor, advantages: torch.Tensor,
+               returns: torch.Tensor, denominator: float):
+        """The PPO loss of one minibatch, as a *sum* over its transitions divided
+        by ``denominator`` (the global minibatch size times ``1 / world_size``:
+        the mean over the ranks' losses is then the mean over the global
+        minibatch), and the sums of its statistics (``count``, ``clipped``,
+        ``policy_loss``, ``value_loss``, ``entropy``, ``approx_kl``)."""
+        logp, v, ent = self.evaluate(states, actions)
+        log_ratio = logp - old_log_probs
+        surr, clipped = clipped_surrogate(log_ratio, advantages, self.clip_ratio)
+        policy = -surr.sum()
+        value = 0.5 * (v - returns).pow(2).sum()
+        entropy = ent.sum()
+        loss = (policy + self.value_coef * value - self.entropy_coef * entropy) \
+            / denominator
+        with torch.no_grad():
+            ratio = log_ratio.exp()
+            sums = torch.stack([
+                torch.tensor(float(states.size(0)), dtype=torch.float64),
+                clipped.double().sum().cpu(), policy.double().cpu(),
+                value.double().cpu(), entropy.double().cpu(),
+                # k3 estimator of KL(old || new), always >= 0
+                ((ratio - 1) - log_ratio).double().sum().cpu()])
+        return loss, sums
+
     def update(self, states: torch.Tensor, actions: torch.Tensor,
-               log_probs: torch.Tensor, values: torch.Tensor,
-               rewards: torch.Tensor, last_value: Optional[float] = None,
-               pool: Optional[torch.Tensor] = None,
+               log_probs: torch.Tensor, advantages: torch.Tensor,
+               returns: torch.Tensor, pool: Optional[torch.Tensor] = None,
                generator: Optional[torch.Generator] = None) -> Dict[str, float]:
-        """One PPO update on a rollout (one sequence of ``n`` transitions).
+        """One PPO update on a rollout of ``n`` transitions.
 
         Args:
             states ``(n, d)``, actions ``(n,)`` (pre-squash ``u``), log_probs
-            ``(n,)`` (behaviour policy's ``log N(u)``), values ``(n,)`` (critic at
-            acting time), rewards ``(n,)``.
-            last_value: bootstrap value after the last transition (default: the
-                last transition's value).
+            ``(n,)`` (behaviour policy's ``log N(u)``), advantages and returns
+            ``(n,)`` (e.g. :func:`iteration_gae`).
             pool: indices of the transitions that enter the losses (the
-                exploration focus); advantages are computed on the whole sequence.
-                Default: all.
+                exploration focus). Default: all. The pool's advantages are
+                normalised to mean 0, std 1 over the pools of all ranks.
 
-        Collective under DDP (see ``ctkd_det.utils.dist``): every rank must call it.
+        Collective under DDP (see ``ctkd_det.utils.dist``): every rank must call
+        it; every minibatch mean and the normalisation are over all ranks'
+        transitions, so the averaged gradient of each step equals that of one
+        process holding the union of the ranks' minibatches.
         """
         n = int(states.size(0))
-        if n:
-            if last_value is None:
-                last_value = float(values[-1])
-            adv, ret = compute_gae(rewards, values, last_value, self.gamma,
-                                   self.gae_lambda)
-        else:
-            adv = ret = rewards.new_zeros(0)
+        world = world_size()
         if pool is None:
             pool = torch.arange(n, device=states.device)
         pool = pool.to(states.device).long()
-        if pool.numel() > 1:
-            a = adv[pool]
+        adv = advantages.detach().double()
+        a = adv[pool]
+        stats = all_sum(torch.stack([
+            a.new_tensor(float(a.numel())), a.sum(), a.pow(2).sum(),
+            a.new_tensor(float(n)), returns.detach().double().sum()]).cpu())
+        total = int(stats[0])
+        if total > 1:
+            mean = float(stats[1]) / total
+            var = max(float(stats[2]) - total * mean * mean, 0.) / (total - 1)
             adv = adv.clone()
-            adv[pool] = (a - a.mean()) / (a.std() + 1e-8)
+            adv[pool] = (a - mean) / (math.sqrt(var) + 1e-8)
+        adv = adv.to(states.dtype)
+        # the minibatch sizes of every rank (tensor_split of its pool)
+        own = torch.zeros(world, dtype=torch.float64)
+        own[get_rank()] = pool.numel()
+        pools = all_sum(own).long().tolist()
+        k = self.num_minibatches
+        global_sizes = [sum(p // k + (1 if j < p % k else 0) for p in pools)
+                        for j in range(k)]
         params = list(self.net.parameters())
-        sums = dict(policy_loss=0., value_loss=0., entropy=0., approx_kl=0.,
-                    clip_fraction=0.)
-        steps = 0
+        sums = torch.zeros(6, dtype=torch.float64)
         for _ in range(self.ppo_epochs):
             perm = pool[torch.randperm(pool.numel(), generator=generator)
                         .to(pool.device)] if pool.numel() else pool
-            for idx in perm.tensor_split(self.num_minibatches):
-                if not idx.numel() and world_size() <= 1:
-                    continue  # nothing to learn from, nobody to wait for
+            for j, idx in enumerate(perm.tensor_split(k)):
+                if global_sizes[j] == 0:
+                    continue  # no rank has data for this step: all skip it
                 self.optimizer.zero_grad(set_to_none=False)
+                loss = None
                 if idx.numel():
-                    logp, v, ent = self.evaluate(states[idx], actions[idx])
-                    log_ratio = logp - log_probs[idx]
-                    ratio = log_ratio.exp()
-                    a = adv[idx]
-                    surr = torch.min(
-                        ratio * a,
-                        ratio.clamp(1 - self.clip_ratio, 1 + self.clip_ratio) * a)
-                    policy_loss = -surr.mean()
-                    value_loss = 0.5 * (v - ret[idx]).pow(2).mean()
-                    entropy = ent.mean()
-                    loss = policy_loss + self.value_coef * value_loss - \
-                        self.entropy_coef * entropy
-                    with torch.no_grad():
-                        sums['policy_loss'] += float(policy_loss)
-                        sums['value_loss'] += float(value_loss)
-                        sums['entropy'] += float(entropy)
-                        # k3 estimator of KL(old || new), always >= 0
-                        sums['approx_kl'] += float(
-                            ((ratio - 1) - log_ratio).mean())
-                        sums['clip_fraction'] += float(
-                            ((ratio - 1).abs() > self.clip_ratio).float().mean())
-                    steps += 1
-                else:
-                    # an empty minibatch on this rank: still take part in the
-                    # gradient all-reduce (zero gradient)
-                    loss = None
+                    loss, s = self.losses(states[idx], actions[idx],
+                                          log_probs[idx], adv[idx], returns[idx],
+                                          global_sizes[j] / world)
+                    sums += s
+                # a rank without transitions joins with a zero gradient
                 synced_step(self.optimizer, params, loss, self.max_grad_norm)
         broadcast_module(self.net)
         self.num_updates += 1
-        stats = {k: v / max(steps, 1) for k, v in sums.items()}
-        stats.update(
+        sums = all_sum(sums)
+        count = max(float(sums[0]), 1.0)
+        return dict(
+            policy_loss=float(sums[2]) / count,
+            value_loss=float(sums[3]) / count,
+            entropy=float(sums[4]) / count,
+            approx_kl=float(sums[5]) / count,
+            clip_fraction=float(sums[1]) / count,
             sigma=float(self.log_std().detach().exp()),
-            advantage_pool=float(pool.numel()),
-            return_mean=float(ret.mean()) if n else 0.,
-        )
-        return stats
+            advantage_pool=float(total),
+            return_mean=float(stats[4]) / max(float(stats[3]), 1.0))
 
     # -- checkpointing ---------------------------------------------------------
     def checkpoint_state(self) -> dict:
