@@ -1,6 +1,7 @@
 """What the tests share: the checkout's paths, one way to run a tool
 (``tools/<name>.py``) or a fresh python in a subprocess, a free TCP port, a
-check that two generated sets are the same files, and the fixtures
+check that two generated sets are the same files, exact equality of nested
+states, and the fixtures
 ``one_torch_thread``, ``tiny_shapes`` and ``tiny_teacher``.
 
 pytest's default ``prepend`` import mode puts ``tests/`` on ``sys.path``, so test
@@ -86,6 +87,22 @@ def assert_same_generated_set(a, b, splits) -> None:
 
 
 # -- fixtures ----------------------------------------------------------------------
+def assert_nested_equal(x, y, path: str = '') -> None:
+    """Exact equality of nested dicts / lists / tensors (checkpoint states)."""
+    if isinstance(x, torch.Tensor):
+        assert torch.equal(x, y), path
+    elif isinstance(x, dict):
+        assert x.keys() == y.keys(), path
+        for k in x:
+            assert_nested_equal(x[k], y[k], f'{path}.{k}')
+    elif isinstance(x, (list, tuple)):
+        assert len(x) == len(y), path
+        for i, (u, v) in enumerate(zip(x, y)):
+            assert_nested_equal(u, v, f'{path}[{i}]')
+    else:
+        assert x == y, path
+
+
 @pytest.fixture(scope='module')
 def one_torch_thread():
     """One intra-op torch thread for a module's tests (tiny models gain nothing

@@ -33,7 +33,7 @@ from ctkd_det.apis import last_checkpoint, read_scalars
 from ctkd_det.engine import RngStateHook, capture_rng_state, restore_rng_state
 
 from _kd_runs import ResumeProbeHook, find_hook, tiny_ctkd_cfg, train_losses
-from conftest import CONFIGS, run_tool, tool_env
+from conftest import CONFIGS, assert_nested_equal, run_tool, tool_env
 
 pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
@@ -72,25 +72,32 @@ def _cfg(setup, name, epochs, **kwargs):
     return cfg
 
 
-@pytest.fixture(scope='module')
-def runs(setup):
+def _interrupted_and_resumed(setup, make_cfg, a_name, b_name):
+    """Train ``a_name`` for 2 epochs without a break and ``b_name`` for 1 epoch,
+    then resume ``b_name`` to 2 epochs from its latest checkpoint (as
+    ``tools/train.py --resume``). Returns the runners and scalar records."""
     tmp = setup['tmp']
     with pytest.MonkeyPatch.context() as mp:
         # speed only: no yapf formatting of the config text a Runner logs
         mp.setattr('mmengine.config.config.FormatCode',
                    lambda text, **kwargs: (text, True))
-        a = _train(_cfg(setup, 'A', epochs=2))
-        a_records = read_scalars(str(tmp / 'A'))
-        _train(_cfg(setup, 'B', epochs=1))
-        b1_records = read_scalars(str(tmp / 'B'))
+        a = _train(make_cfg(setup, a_name, epochs=2))
+        a_records = read_scalars(str(tmp / a_name))
+        _train(make_cfg(setup, b_name, epochs=1))
+        b1_records = read_scalars(str(tmp / b_name))
         # mmengine names a run's log dir by its start second: a resume starting
         # within the same second as B1 would append to B1's scalars.json
         time.sleep(1.1)
-        resumed = _cfg(setup, 'B', epochs=2)
+        resumed = make_cfg(setup, b_name, epochs=2)
         resumed.resume = True  # tools/train.py --resume: latest checkpoint of B
         b2 = _train(resumed)
     return dict(a=a, a_records=a_records, b1_records=b1_records, b2=b2,
-                b2_records=read_scalars(str(tmp / 'B')), tmp=tmp)
+                b2_records=read_scalars(str(tmp / b_name)), tmp=tmp)
+
+
+@pytest.fixture(scope='module')
+def runs(setup):
+    return _interrupted_and_resumed(setup, _cfg, 'A', 'B')
 
 
 def _by_iter(records):
@@ -297,34 +304,8 @@ def _agent_state(runner):
 
 @pytest.fixture(scope='module')
 def rlkd_runs(setup):
-    tmp = setup['tmp']
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr('mmengine.config.config.FormatCode',
-                   lambda text, **kwargs: (text, True))
-        a = _train(_rlkd_cfg(setup, 'rl_A', epochs=2))
-        _train(_rlkd_cfg(setup, 'rl_B', epochs=1))
-        time.sleep(1.1)  # a new log dir (see `runs`)
-        resumed = _rlkd_cfg(setup, 'rl_B', epochs=2)
-        resumed.resume = True
-        b2 = _train(resumed)
-    return dict(a=_agent_state(a), a_records=read_scalars(str(tmp / 'rl_A')),
-                b2=_agent_state(b2), b2_records=read_scalars(str(tmp / 'rl_B')),
-                tmp=tmp)
-
-
-def _assert_nested_equal(x, y, path=''):
-    if isinstance(x, torch.Tensor):
-        assert torch.equal(x, y), path
-    elif isinstance(x, dict):
-        assert x.keys() == y.keys(), path
-        for k in x:
-            _assert_nested_equal(x[k], y[k], f'{path}.{k}')
-    elif isinstance(x, (list, tuple)):
-        assert len(x) == len(y), path
-        for i, (u, v) in enumerate(zip(x, y)):
-            _assert_nested_equal(u, v, f'{path}[{i}]')
-    else:
-        assert x == y, path
+    out = _interrupted_and_resumed(setup, _rlkd_cfg, 'rl_A', 'rl_B')
+    return dict(out, a=_agent_state(out['a']), b2=_agent_state(out['b2']))
 
 
 def test_rlkd_resumed_run_equals_the_uninterrupted_run(rlkd_runs):
@@ -339,7 +320,7 @@ def test_rlkd_resumed_run_equals_the_uninterrupted_run(rlkd_runs):
     assert a[6]['rl_updates'] == 2 and a[6]['rl_stale_batches'] == 1
     assert len({a[it]['kd_temp'] for it in a}) == len(a)  # T varies by step
     # the agent: weights, optimizer moments, update count, all equal
-    _assert_nested_equal(rlkd_runs['a'], rlkd_runs['b2'])
+    assert_nested_equal(rlkd_runs['a'], rlkd_runs['b2'])
     assert rlkd_runs['a']['agent']['num_updates'] == 2
     # the epoch-1 checkpoint holds the rank's rollout, FIFO and unpaid batch
     ckpt = _ckpt(rlkd_runs['tmp'] / 'rl_B' / 'epoch_1.pth')['rl_temperature']

@@ -23,7 +23,7 @@ from ctkd_det.models.temperature.bounds import squash, unsquash
 from ctkd_det.models.temperature.rl_temperature import RLTemperature
 from ctkd_det.registry import MODELS
 
-from conftest import free_port
+from conftest import assert_nested_equal, free_port
 
 pytestmark = pytest.mark.usefixtures('one_torch_thread')  # small MLPs
 
@@ -869,7 +869,7 @@ def test_ddp_checkpoint_holds_and_resume_restores_every_ranks_rollout(tmp_path):
     ranks = _run_workers(_resume_worker, tmp_path)
     for rank, r in enumerate(ranks):
         assert r['n_ranks'] == 2
-        _assert_same(r['mine'], r['restored'])
+        assert_nested_equal(r['mine'], r['restored'])
         # after the update at iteration 3: batch 3 (stale) in the rollout, the
         # FIFO holds batches 0-2, batch 4 awaits its reward
         rollout = r['mine']['agent']['rollout']
@@ -881,21 +881,6 @@ def test_ddp_checkpoint_holds_and_resume_restores_every_ranks_rollout(tmp_path):
     # the ranks' states are their own
     assert not torch.equal(ranks[0]['mine']['awaiting']['states'][:6],
                            ranks[1]['mine']['awaiting']['states'][:6])
-
-
-def _assert_same(x, y, path=''):
-    if isinstance(x, torch.Tensor):
-        assert torch.equal(x, y), path
-    elif isinstance(x, dict):
-        assert x.keys() == y.keys(), path
-        for k in x:
-            _assert_same(x[k], y[k], f'{path}.{k}')
-    elif isinstance(x, (list, tuple)):
-        assert len(x) == len(y), path
-        for i, (u, v) in enumerate(zip(x, y)):
-            _assert_same(u, v, f'{path}[{i}]')
-    else:
-        assert x == y, path
 
 
 # -- the hook reads the RoI targets the detector recorded (real tiny detector) ---
