@@ -19,6 +19,7 @@ from mmengine.runner import save_checkpoint
 import ctkd_det  # noqa: F401
 from ctkd_det.apis import set_data_root
 from ctkd_det.datasets import SHAPES_CLASSES
+from ctkd_det.utils import unwrap_model
 from mmdet.registry import HOOKS, MODELS
 
 from _tiny import tiny_faster_rcnn
@@ -99,14 +100,9 @@ class RankStateDumpHook(Hook):
         self.out_dir = out_dir
         self.steps = []
 
-    @staticmethod
-    def _model(runner):
-        model = runner.model
-        return model.module if is_model_wrapper(model) else model
-
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None):
-        model = self._model(runner)
+        model = unwrap_model(runner.model)
         params = [p.detach().double() for n, p in model.named_parameters()
                   if not n.startswith('temperature.')]
         self.steps.append(dict(
@@ -119,7 +115,7 @@ class RankStateDumpHook(Hook):
 
     def after_train(self, runner):
         rank, world_size = get_dist_info()
-        model = self._model(runner)
+        model = unwrap_model(runner.model)
         torch.save(dict(
             rank=rank, world_size=world_size, steps=self.steps,
             params={n: p.detach().clone() for n, p in model.named_parameters()},
@@ -139,7 +135,7 @@ class ResumeProbeHook(Hook):
         self.start = None
 
     def before_train(self, runner):
-        model = RankStateDumpHook._model(runner)
+        model = unwrap_model(runner.model)
         theta = model.temperature.theta
         state = runner.optim_wrapper.optimizer.state.get(theta, {})
         self.start = dict(iter=runner.iter, epoch=runner.epoch,
@@ -150,7 +146,7 @@ class ResumeProbeHook(Hook):
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if 'lambda' not in self.start:
-            model = RankStateDumpHook._model(runner)
+            model = unwrap_model(runner.model)
             self.start['lambda'] = model.temperature.lambda_
 
 

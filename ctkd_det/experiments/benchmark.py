@@ -53,8 +53,9 @@ import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SHAPES = osp.join(REPO, 'configs', 'shapes')
+from .plans import SHAPES
+from .runs import REPO
+
 DEFAULT_CONFIGS = [
     ('student', osp.join(SHAPES, 'faster-rcnn_r18_fpn_shapes.py')),
     ('kd', osp.join(SHAPES, 'faster-rcnn_r50-to-r18_fpn_kd_cpu_shapes.py')),
