@@ -3,6 +3,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 import torch
+import torch.nn as nn
 from mmengine.logging import MMLogger
 from torch import Tensor
 
@@ -13,7 +14,8 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from ctkd_det.models.recorders import RoIRecord, RoIRecorder
 from ctkd_det.models.temperature import build_temperature
 from ctkd_det.registry import MODELS
-from .teacher import (build_teacher, check_teacher_ckpt, load_teacher_config,
+from .teacher import (build_teacher, check_teacher_ckpt,
+                      check_two_stage_teacher, load_teacher_config,
                       teacher_input_converter)
 
 
@@ -86,9 +88,8 @@ class KDTwoStageDetector(TwoStageDetector):
         # global RNG: the student then starts from the same weights as a plain
         # student with the same seed (paired comparisons across methods).
         with torch.random.fork_rng(devices=[]):
-            teacher = build_teacher(teacher_model_cfg,
-                                    self.roi_head.bbox_head.num_classes,
-                                    teacher_ckpt)
+            teacher = build_teacher(teacher_model_cfg, teacher_ckpt,
+                                    check=self.check_teacher)
             # Not registered as a submodule: see the class docstring.
             object.__setattr__(self, 'teacher', teacher)
             self.eval_teacher = eval_teacher
@@ -102,6 +103,11 @@ class KDTwoStageDetector(TwoStageDetector):
         self.last_roi_record: Optional[RoIRecord] = None
 
     # -- teacher bookkeeping ------------------------------------------------
+    def check_teacher(self, teacher: nn.Module) -> None:
+        """Raise ``ValueError`` if ``teacher`` cannot score this student's RoIs
+        (called by ``build_teacher`` before its weights are loaded)."""
+        check_two_stage_teacher(teacher, self.roi_head.bbox_head.num_classes)
+
     def _apply(self, fn, *args, **kwargs):
         """``.to()``, ``.cuda()``, ``.half()`` … reach the unregistered teacher."""
         self.teacher._apply(fn, *args, **kwargs)

@@ -16,7 +16,8 @@ from mmdet.utils import ConfigType
 from ctkd_det.registry import MODELS
 
 __all__ = ['load_teacher_config', 'check_teacher_ckpt', 'load_teacher_weights',
-           'build_teacher', 'teacher_input_converter']
+           'build_teacher', 'check_two_stage_teacher',
+           'teacher_input_converter']
 
 
 def load_teacher_config(teacher_config: Union[ConfigType, str, Path]) -> dict:
@@ -83,13 +84,27 @@ def load_teacher_weights(teacher: nn.Module, ckpt: str) -> None:
     teacher.load_state_dict(state_dict, strict=True)
 
 
-def build_teacher(model_cfg: ConfigType, num_classes: int,
-                  ckpt: Optional[str] = None) -> nn.Module:
-    """Build the teacher from its model config, check it fits a student with
-    ``num_classes`` classes (a two-stage detector with a bbox RoI head and the
-    same class count), load ``ckpt`` strictly if given, and freeze it: no
-    gradients, eval mode."""
+def build_teacher(model_cfg: ConfigType, ckpt: Optional[str] = None,
+                  check: Optional[Callable[[nn.Module], None]] = None
+                  ) -> nn.Module:
+    """Build the teacher from its model config, let ``check(teacher)`` refuse a
+    teacher that does not fit the student (it raises ``ValueError`` with the
+    reason; each distillation detector supplies its own, e.g.
+    :func:`check_two_stage_teacher`), load ``ckpt`` strictly if given, and
+    freeze it: no gradients, eval mode. The one place teachers are built."""
     teacher = MODELS.build(model_cfg)
+    if check is not None:
+        check(teacher)
+    if ckpt is not None:
+        load_teacher_weights(teacher, str(ckpt))
+    teacher.requires_grad_(False)
+    teacher.eval()
+    return teacher
+
+
+def check_two_stage_teacher(teacher: nn.Module, num_classes: int) -> None:
+    """A teacher for RoI-logit distillation: a two-stage detector with a bbox RoI
+    head of ``num_classes`` classes (the student's)."""
     if not (getattr(teacher, 'with_roi_head', False)
             and teacher.roi_head.with_bbox):
         raise ValueError(
@@ -100,11 +115,6 @@ def build_teacher(model_cfg: ConfigType, num_classes: int,
         raise ValueError(
             f'teacher and student class counts differ: teacher num_classes='
             f'{t_cls}, student num_classes={num_classes}')
-    if ckpt is not None:
-        load_teacher_weights(teacher, str(ckpt))
-    teacher.requires_grad_(False)
-    teacher.eval()
-    return teacher
 
 
 def teacher_input_converter(
