@@ -124,9 +124,10 @@ def roi_confusion(model, loader) -> dict:
 def _families(dataset) -> List[str]:
     """Family (COCO ``supercategory``) of each class of ``dataset``, in class
     order; each class is its own family when the annotations have none."""
-    coco = dataset.coco
-    cats = {c['name']: c.get('supercategory') for c in
-            coco.loadCats(coco.getCatIds())}
+    import json
+    with open(dataset.ann_file) as f:  # mmdet drops dataset.coco after loading
+        cats = {c['name']: c.get('supercategory')
+                for c in json.load(f)['categories']}
     return [cats.get(c) or c for c in dataset.metainfo['classes']]
 
 
