@@ -67,6 +67,8 @@ class DKDLoss(nn.Module):
     temperature) when ``N == 0``.
     """
 
+    activation = 'softmax'  # what the distilled head applies to its logits
+
     def __init__(self, alpha: float = 1.0, beta: float = 0.25,
                  loss_weight: float = 1.0):
         super().__init__()

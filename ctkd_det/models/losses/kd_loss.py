@@ -87,6 +87,8 @@ class KDLoss(nn.Module):
     Returns: a scalar tensor; 0 (with a graph to the student) when ``N == 0``.
     """
 
+    activation = 'softmax'  # what the distilled head applies to its logits
+
     def __init__(self, loss_weight: float = 1.0,
                  fg_weight: Optional[float] = None,
                  bg_weight: Optional[float] = None):
