@@ -163,6 +163,33 @@ def test_sigmoid_kd_empty_rows_and_bad_arguments():
 
 
 # -- the detector -------------------------------------------------------------------
+def test_cls_logit_rows_give_one_row_per_image_level_cell_and_anchor():
+    """Row ``(b, l, h, w, a)`` holds the C logits of anchor ``a`` at cell
+    ``(h, w)`` of level ``l`` of image ``b``, class ``c`` in column ``c``: the
+    head's channel ``a·C + c`` (mmdet's own ``permute(0, 2, 3, 1).reshape(-1,
+    C)`` order, the order of its anchors and targets)."""
+    B, A, C, sizes = 2, 3, 4, [(3, 5), (2, 2)]
+
+    def code(b, lvl, a, c, h, w):
+        return b * 1e5 + lvl * 1e4 + a * 1e3 + c * 1e2 + h * 10 + w
+
+    levels = []
+    for lvl, (H, W) in enumerate(sizes):
+        x = torch.empty(B, A * C, H, W, dtype=torch.float64)
+        for b in range(B):
+            for a in range(A):
+                for c in range(C):
+                    for h in range(H):
+                        for w in range(W):
+                            x[b, a * C + c, h, w] = code(b, lvl, a, c, h, w)
+        levels.append(x)
+    rows = cls_logit_rows(levels, C)
+    expected = [[code(b, lvl, a, c, h, w) for c in range(C)]
+                for b in range(B) for lvl, (H, W) in enumerate(sizes)
+                for h in range(H) for w in range(W) for a in range(A)]
+    assert torch.equal(rows, torch.tensor(expected, dtype=torch.float64))
+
+
 # the plain detector, the head's class conv and the convs of its other branches
 FAMILIES = {
     'retinanet': (tiny_retinanet, 'RetinaNet', 'retina_cls', ['retina_reg']),
