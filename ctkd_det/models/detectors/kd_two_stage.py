@@ -4,7 +4,6 @@ from typing import Optional, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import MMLogger
 from torch import Tensor
 
 from mmdet.models.detectors import TwoStageDetector
@@ -14,13 +13,14 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from ctkd_det.models.recorders import RoIRecord, RoIRecorder
 from ctkd_det.models.temperature import build_temperature
 from ctkd_det.registry import MODELS
+from .distillation_mixin import DistillationMixin
 from .teacher import (build_teacher, check_teacher_ckpt,
                       check_two_stage_teacher, load_teacher_config,
                       teacher_input_converter)
 
 
 @MODELS.register_module()
-class KDTwoStageDetector(TwoStageDetector):
+class KDTwoStageDetector(DistillationMixin, TwoStageDetector):
     """A two-stage detector (the student) distilled from a frozen teacher on RoI
     classification logits, with the KD temperature given by a temperature module.
 
@@ -108,16 +108,6 @@ class KDTwoStageDetector(TwoStageDetector):
         (called by ``build_teacher`` before its weights are loaded)."""
         check_two_stage_teacher(teacher, self.roi_head.bbox_head.num_classes)
 
-    def _apply(self, fn, *args, **kwargs):
-        """``.to()``, ``.cuda()``, ``.half()`` … reach the unregistered teacher."""
-        self.teacher._apply(fn, *args, **kwargs)
-        return super()._apply(fn, *args, **kwargs)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self.teacher.train(False if self.eval_teacher else mode)
-        return self
-
     # -- distillation ---------------------------------------------------------
     def student_kd_logits(self, record: RoIRecord) -> Tensor:
         """The student's class scores ``(R, C + 1)`` the KD term is computed on:
@@ -132,35 +122,6 @@ class KDTwoStageDetector(TwoStageDetector):
             batch_inputs = self._teacher_input(batch_inputs)
         feats = self.teacher.extract_feat(batch_inputs)
         return self.teacher.roi_head._bbox_forward(feats, rois)['cls_score']
-
-    def kd_losses(self, student_logits: Tensor, teacher_logits: Tensor,
-                  labels: Optional[Tensor] = None) -> dict:
-        """``loss_kd`` plus the temperatures used (logged, not optimised).
-        ``labels`` ``(R,)``: the sampled RoIs' classes (background = C), for the
-        losses that split RoIs by them (``DKDLoss``, fg/bg-weighted ``KDLoss``)."""
-        if not (torch.isfinite(student_logits).all()
-                and torch.isfinite(teacher_logits).all()):
-            # Skip rather than poison the weights; count and warn.
-            self.kd_skipped_steps += 1
-            MMLogger.get_current_instance().warning(
-                'KDTwoStageDetector: non-finite logits, KD term skipped '
-                f'({self.kd_skipped_steps} step(s) so far)')
-            zero = student_logits.new_zeros(())
-            # keep the temperature parameters in the graph (zero gradient): under
-            # DDP a rank that skips must still join the gradient all-reduce
-            loss = zero + sum((0. * p.sum() for p in
-                               self.temperature.parameters()), zero)
-            return dict(loss_kd=loss, kd_temp=zero, kd_temp_p10=zero,
-                        kd_temp_p90=zero)
-        temp = self.temperature(teacher_logits, student_logits)
-        loss = self.distill_loss(student_logits, teacher_logits, temp,
-                                 labels=labels)
-        t = temp.detach().flatten().float()
-        if t.numel() == 0:
-            t = t.new_zeros(1)
-        q = torch.quantile(t, t.new_tensor([0.1, 0.9]))
-        return dict(loss_kd=loss, kd_temp=t.mean(), kd_temp_p10=q[0],
-                    kd_temp_p90=q[1])
 
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> dict:

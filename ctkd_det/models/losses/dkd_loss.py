@@ -72,6 +72,8 @@ class DKDLoss(nn.Module):
     gradients flow back to them through the cast. float64 inputs stay float64.
     """
 
+    activation = 'softmax'  # what the distilled head applies to its logits
+
     def __init__(self, alpha: float = 1.0, beta: float = 0.25,
                  loss_weight: float = 1.0):
         super().__init__()

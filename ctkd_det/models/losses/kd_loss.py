@@ -95,6 +95,8 @@ class KDLoss(nn.Module):
     cast. float64 inputs stay float64.
     """
 
+    activation = 'softmax'  # what the distilled head applies to its logits
+
     def __init__(self, loss_weight: float = 1.0,
                  fg_weight: Optional[float] = None,
                  bg_weight: Optional[float] = None):
