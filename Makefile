@@ -8,7 +8,7 @@ TORCH_VERSION ?= 2.13.0
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install test demo experiment benchmark clean
+.PHONY: install test demo experiment experiment-glyphs benchmark clean
 
 install: $(STAMP)
 
@@ -36,6 +36,9 @@ demo: install
 
 experiment: install
 	$(PY) tools/experiment.py --jobs 2
+
+experiment-glyphs: install
+	$(PY) tools/experiment.py --benchmark glyphs --jobs 2
 
 benchmark: install
 	$(PY) tools/benchmark.py

@@ -1,10 +1,14 @@
 """tools/experiment.py, tools/kd_ablation.py and tools/plot_curves.py on tiny settings.
 
-One tiny experiment (teacher + 2 methods, 1 seed, 1 epoch of 3 iterations on 6
-images of 64 px) is trained once per module through the real CLI; its work dir
-also feeds the plot tests. The library (``ctkd_det.experiments``) is imported;
-the thin CLIs run as ``python tools/<tool>.py``.
+One tiny shapes experiment (teacher + 2 methods, 1 seed, 1 epoch of 3 iterations
+on 6 images of 64 px) is trained once per module through the real CLI; its work
+dir also feeds the plot tests. The library (``ctkd_det.experiments``) is
+imported; the thin CLIs run as ``python tools/<tool>.py``, except for the
+argument parsing of ``tools/experiment.py`` (``--benchmark``, ``--eval-split``),
+tested in-process. The glyphs table is covered without training in
+test_experiments.py (a tiny real glyphs table through the CLI costs ~80 s).
 """
+import importlib.util
 import json
 import os.path as osp
 import struct
@@ -14,7 +18,7 @@ import pytest
 from ctkd_det.experiments import ablation, curves
 from ctkd_det.experiments.runs import file_digest
 
-from conftest import run_tool
+from conftest import REPO, TOOLS, run_tool
 
 METHODS = ['none', 'ctkd-instance']
 
@@ -58,6 +62,12 @@ def test_results_json_shape(experiment):
     assert res['total'] == res['finished'] == 1 + len(METHODS)
     assert res['settings']['seeds'] == [0]
     assert res['settings']['methods'] == METHODS
+    assert (res['settings']['benchmark'], res['settings']['eval_split']) == \
+        ('shapes', 'val')
+    assert 'num_dev' not in res['settings']  # shapes has no dev split
+    # ctkd-instance's twin, kd-t4, did not run: no twin difference
+    assert res['twins'] == {'ctkd-instance': 'kd-t4'}
+    assert res['twin_deltas'] == {}
     metric_keys = {'bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75'}
 
     teacher = res['teacher']
@@ -141,6 +151,9 @@ def test_students_start_from_the_pretrained_backbone(experiment):
 
 def test_results_md_has_tables(experiment):
     md = (experiment['root'] / 'out' / 'results.md').read_text()
+    assert md.startswith('# Shapes: KD vs CTKD (R50-FPN teacher -> R18-FPN '
+                         'student)\n')
+    assert 'COCO bbox AP on the val set' in md
     assert '| method | runs | mAP | mAP50 | mAP75 | wall time (min) |' in md
     assert '| teacher (R50-FPN) | 1 |' in md
     for m in METHODS:
@@ -174,6 +187,61 @@ def test_rerun_is_cached(experiment):
     # --jobs 2 trained both methods at once; the table keeps the plan's order
     assert [r['method'] for r in first] == METHODS
     assert experiment['result']['settings']['jobs'] == 2
+
+
+def _experiment_cli():
+    """tools/experiment.py as a module (its argument parsing, in-process)."""
+    spec = importlib.util.spec_from_file_location(
+        'experiment_cli', osp.join(TOOLS, 'experiment.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_experiment_cli_benchmark_and_eval_split(capsys):
+    """``--benchmark`` picks the table (default shapes, as before),
+    ``--eval-split dev`` its own dirs; shapes refuses a dev split."""
+    cli = _experiment_cli()
+    args = cli.parse_args([])
+    assert (args.benchmark, args.eval_split, args.num_dev) == \
+        ('shapes', 'val', 0)
+    assert (args.work_dir, args.out, args.data_root) == (
+        osp.join(REPO, 'work_dirs/experiment'), osp.join(REPO, 'docs'),
+        osp.join(REPO, 'data/shapes'))
+    assert (args.teacher_epochs, args.num_train, args.num_val, args.size) == \
+        (20, 128, 64, 160)
+
+    args = cli.parse_args(['--benchmark', 'glyphs', '--jobs', '2'])
+    assert args.methods == ['none', 'kd-t1', 'kd-t4', 'kd-fgbg', 'dkd',
+                            'ctkd-global', 'ctkd-instance', 'ctkd-global-dkd',
+                            'ctkd-instance-dkd']
+    assert (args.teacher_epochs, args.pretrain_epochs, args.epochs,
+            args.seeds) == (12, 12, 12, [0, 1, 2])
+    assert (args.num_train, args.num_dev, args.num_val, args.size) == \
+        (256, 64, 128, 192)
+    assert (args.work_dir, args.out, args.data_root, args.threads) == (
+        osp.join(REPO, 'work_dirs/glyphs_experiment'),
+        osp.join(REPO, 'docs/glyphs'), osp.join(REPO, 'data/glyphs'), 1)
+
+    args = cli.parse_args(['--benchmark', 'glyphs', '--quick',
+                           '--eval-split', 'dev'])
+    assert args.methods == ['none', 'kd-t1', 'dkd', 'ctkd-global-dkd']
+    assert (args.num_train, args.num_dev, args.num_val, args.seeds) == \
+        (64, 16, 32, [0])
+    assert (args.work_dir, args.out) == (
+        osp.join(REPO, 'work_dirs/glyphs_experiment_quick_dev'),
+        osp.join(REPO, 'docs/glyphs/quick/dev'))
+
+    for argv, message in [
+            (['--eval-split', 'dev'], 'the shapes set has no dev split'),
+            (['--num-dev', '8'], 'the shapes set has no dev split'),
+            (['--benchmark', 'glyphs', '--methods', 'rlkd'],
+             "unknown methods ['rlkd'] for glyphs"),
+            (['--benchmark', 'coco'], "invalid choice: 'coco'")]:
+        with pytest.raises(SystemExit) as e:
+            cli.parse_args(argv)
+        assert e.value.code == 2
+        assert message in capsys.readouterr().err, argv
 
 
 # -- plot_curves -----------------------------------------------------------------

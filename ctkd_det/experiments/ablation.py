@@ -87,7 +87,8 @@ def run(args, log=print) -> dict:
     backbone = None
     if args.pretrain_epochs:  # the table's pretraining run (its work dir)
         pre_args = argparse.Namespace(**dict(
-            vars(args), work_dir=args.experiment_work_dir, teacher_seed=0))
+            vars(args), work_dir=args.experiment_work_dir, teacher_seed=0,
+            benchmark='shapes', eval_split='val'))
         backbone = pretrain_backbone(pre_args, log=log, threads=args.threads)
 
     plan = args.plan

@@ -1,47 +1,170 @@
-"""Run plans: the config files of the results table and the KD ablation, and a
-plan's config adapted to settings other than its file's.
+"""Run plans: the benchmarks' results tables and the KD ablation as config files,
+and a plan's config adapted to settings other than its file's.
 
 Every table cell and every ablation variant is a config file under
-``configs/shapes/table/`` or ``configs/shapes/ablation/{scratch,pretrained}/``
+``configs/<benchmark>/table/`` or
+``configs/shapes/ablation/{scratch,pretrained}/``
 (the method, its temperature, the data, the 12-epoch schedule, the teacher and
-pretrained-backbone checkpoints of the table's fixed work dir
-``work_dirs/experiment``), so that ``python tools/train.py FILE --cfg-options
-randomness.seed=S`` alone reproduces a run once the teacher and the pretraining
-exist. :func:`load_config` changes a file's config only where the settings of a
-command line (``--quick``, ``--epochs``, another work dir, ...) differ from it.
+pretrained-backbone checkpoints of the table's fixed work dir, e.g.
+``work_dirs/experiment`` for shapes), so that ``python tools/train.py FILE
+--cfg-options randomness.seed=S`` alone reproduces a run once the teacher and the
+pretraining exist. :func:`load_config` changes a file's config only where the
+settings of a command line (``--quick``, ``--epochs``, another work dir, ...)
+differ from it.
+
+What differs between benchmarks (shapes, glyphs) is a :class:`Benchmark` in
+``BENCHMARKS``: its table's files and methods, its data generator and splits, its
+full and quick settings and its fixed-temperature twins; the table code
+(``table``) reads only that.
 """
 import math
 import os.path as osp
-from typing import Dict, Optional
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Optional, Tuple
 
 from mmengine.config import Config
 
 from ctkd_det.apis.settings import (rescale_schedule, set_data_root,
                                     set_img_size)
+from ctkd_det.datasets import make_glyphs, make_shapes
+from ctkd_det.datasets.glyphs import set_eval_split as set_glyphs_eval_split
 from .runs import CONFIG_LOCK, REPO
 
 SHAPES = osp.join(REPO, 'configs', 'shapes')
-TABLE_DIR = osp.join(SHAPES, 'table')
+GLYPHS = osp.join(REPO, 'configs', 'glyphs')
 ABLATION_DIR = osp.join(SHAPES, 'ablation')
-# the table's cells in its order; its stage runs (trained first): TEACHER, PRETRAIN
-TABLE_METHODS = ('none', 'kd-t1', 'kd-t2', 'kd-t4', 'ctkd-global',
-                 'ctkd-instance', 'rlkd', 'dkd', 'kd-fgbg')
-TEACHER, PRETRAIN = 'teacher', 'pretrain'
+TEACHER, PRETRAIN = 'teacher', 'pretrain'  # a table's stage runs (trained first)
 ABLATION_VARIANTS = (
     'none', 'kd-t1', 'kd-t4', 'kd-t4-w0', 'kd-t4-w0.25', 'kd-t4-w0.0625',
     'ctkd-global', 'ctkd-global-tmax4', 'ctkd-global-w0.0625', 'kd-t4-head',
     'kd-t4-sepfc-head', 'none-sepfc', 'kd-t4-sepfc')
 ABLATION_INITS = ('scratch', 'pretrained')
 KEEP = object()  # load_config(backbone=KEEP): the file's backbone init
-# generator seeds of the data sets: the table's train/val 0, the ablation's dev
-# split 1, the backbone pretraining's separate set 2
+# generator seeds of the data sets: the tables' train/val 0, the shapes
+# ablation's dev split 1, the backbone pretraining's separate set 2
 TABLE_DATA_SEED, DEV_DATA_SEED, PRETRAIN_DATA_SEED = 0, 1, 2
 
 
-def table_config(name: str) -> str:
-    """The config file of a table cell (``TABLE_METHODS``), of its ``teacher`` or
-    of its backbone ``pretrain``ing."""
-    return osp.join(TABLE_DIR, f'{name}.py')
+@dataclass(frozen=True)
+class Benchmark:
+    """One generated benchmark's results table: everything ``table`` needs to
+    know about it.
+
+    * ``table_dir``: the table's config files, ``<method>.py``, ``teacher.py``,
+      ``pretrain.py``; ``methods``: the cells in table order;
+    * ``splits``: the generated splits, in the generator's order (``train``
+      first; ``val`` the table's evaluation split, ``dev`` one for tuning);
+      ``generate(root, counts, size, seed)``: writes a set of ``counts``
+      images per split (``{split: n}``), returns the generator's record;
+    * ``set_eval_split(cfg, split)``: points a config's val/test loaders and
+      evaluators at another split (None: only ``val``);
+    * ``data_root``: the set of the default sizes (other sizes:
+      ``<data_root>_<counts>_<size>px``); its backbone pretraining set is
+      ``<data_root>_pretrain`` (generator seed ``pretrain_data_seed``);
+    * ``full``: the config files' own settings (epochs of the teacher, the
+      pretraining and the students, image counts and size, seeds, the work and
+      output dirs); ``quick``: ``--quick``'s (methods and threads too);
+    * ``twins``: a learned-temperature method -> the fixed-temperature method
+      it replaces (same loss), for the paired differences between them.
+    """
+    name: str
+    title: str
+    table_dir: str
+    methods: Tuple[str, ...]
+    splits: Tuple[str, ...]
+    generate: Callable[[str, Dict[str, int], int, int], dict]
+    data_root: str
+    full: dict
+    quick: dict
+    twins: Dict[str, str] = field(default_factory=dict)
+    set_eval_split: Optional[Callable] = None
+    data_seed: int = TABLE_DATA_SEED
+    pretrain_data_seed: int = PRETRAIN_DATA_SEED
+
+    @property
+    def eval_splits(self) -> Tuple[str, ...]:
+        """The splits a table may be evaluated on."""
+        return ('val', 'dev') if self.set_eval_split and 'dev' in self.splits \
+            else ('val',)
+
+    def config(self, name: str) -> str:
+        """The config file of a cell (``methods``), of the ``teacher`` or of
+        the backbone ``pretrain``ing."""
+        return osp.join(self.table_dir, f'{name}.py')
+
+
+def _generate_shapes(root: str, counts: Dict[str, int], size: int,
+                     seed: int) -> dict:
+    return make_shapes(root, counts['train'], counts['val'], size, seed=seed)
+
+
+def _generate_glyphs(root: str, counts: Dict[str, int], size: int,
+                     seed: int) -> dict:
+    return make_glyphs(root, counts['train'], counts['dev'], counts['val'],
+                       size, seed)
+
+
+BENCHMARKS: Dict[str, Benchmark] = {
+    'shapes': Benchmark(
+        name='shapes',
+        title='Shapes: KD vs CTKD (R50-FPN teacher -> R18-FPN student)',
+        table_dir=osp.join(SHAPES, 'table'),
+        methods=('none', 'kd-t1', 'kd-t2', 'kd-t4', 'ctkd-global',
+                 'ctkd-instance', 'rlkd', 'dkd', 'kd-fgbg'),
+        splits=('train', 'val'), generate=_generate_shapes,
+        data_root='data/shapes',
+        full=dict(epochs=12, teacher_epochs=20, pretrain_epochs=12,
+                  num_train=128, num_val=64, size=160, seeds=[0, 1, 2],
+                  work_dir='work_dirs/experiment', out='docs'),
+        quick=dict(epochs=6, teacher_epochs=8, pretrain_epochs=6,
+                   num_train=64, num_val=32, size=160, seeds=[0],
+                   work_dir='work_dirs/experiment_quick', out='docs/quick',
+                   methods=['none', 'kd-t4', 'ctkd-global', 'ctkd-instance'],
+                   threads=1),
+        # CTKD and RLKD learn the T that KD at T = 4 fixes
+        twins={'ctkd-global': 'kd-t4', 'ctkd-instance': 'kd-t4',
+               'rlkd': 'kd-t4'}),
+    'glyphs': Benchmark(
+        name='glyphs',
+        title='Glyphs: KD vs CTKD (R50-FPN teacher -> R18-FPN student)',
+        table_dir=osp.join(GLYPHS, 'table'),
+        methods=('none', 'kd-t1', 'kd-t4', 'kd-fgbg', 'dkd', 'ctkd-global',
+                 'ctkd-instance', 'ctkd-global-dkd', 'ctkd-instance-dkd'),
+        splits=('train', 'dev', 'val'), generate=_generate_glyphs,
+        set_eval_split=set_glyphs_eval_split, data_root='data/glyphs',
+        full=dict(epochs=12, teacher_epochs=12, pretrain_epochs=12,
+                  num_train=256, num_dev=64, num_val=128, size=192,
+                  seeds=[0, 1, 2], work_dir='work_dirs/glyphs_experiment',
+                  out='docs/glyphs'),
+        quick=dict(epochs=4, teacher_epochs=6, pretrain_epochs=4,
+                   num_train=64, num_dev=16, num_val=32, size=192, seeds=[0],
+                   work_dir='work_dirs/glyphs_experiment_quick',
+                   out='docs/glyphs/quick',
+                   methods=['none', 'kd-t1', 'dkd', 'ctkd-global-dkd'],
+                   threads=1),
+        # the detection recipe's T = 1 on KD and on DKD, learned instead
+        twins={'ctkd-global': 'kd-t1', 'ctkd-instance': 'kd-t1',
+               'ctkd-global-dkd': 'dkd', 'ctkd-instance-dkd': 'dkd'}),
+}
+
+
+def benchmark(name: str) -> Benchmark:
+    """The benchmark ``name`` (ValueError for an unknown one)."""
+    if name not in BENCHMARKS:
+        raise ValueError(f'unknown benchmark {name!r}; choose from '
+                         f'{list(BENCHMARKS)}')
+    return BENCHMARKS[name]
+
+
+# the shapes table (the names before there were several benchmarks)
+TABLE_DIR = BENCHMARKS['shapes'].table_dir
+TABLE_METHODS = BENCHMARKS['shapes'].methods
+
+
+def table_config(name: str, bench: str = 'shapes') -> str:
+    """The config file of a cell of benchmark ``bench``'s table, of its
+    ``teacher`` or of its backbone ``pretrain``ing."""
+    return benchmark(bench).config(name)
 
 
 def ablation_config(variant: str, init: str = 'scratch') -> str:
@@ -52,9 +175,12 @@ def ablation_config(variant: str, init: str = 'scratch') -> str:
     return osp.join(ABLATION_DIR, init, f'{variant}.py')
 
 
-def table_plan(methods=TABLE_METHODS) -> Dict[str, str]:
-    """Method -> config file, for the methods whose file exists."""
-    return {m: table_config(m) for m in methods if osp.isfile(table_config(m))}
+def table_plan(methods=None, bench: str = 'shapes') -> Dict[str, str]:
+    """Method -> config file, for the methods (default: all of the benchmark's
+    table) whose file exists."""
+    b = benchmark(bench)
+    return {m: b.config(m) for m in (b.methods if methods is None else methods)
+            if osp.isfile(b.config(m))}
 
 
 def _same_path(a: Optional[str], b: Optional[str]) -> bool:

@@ -1,0 +1,12 @@
+# Glyphs results table, `ctkd-global-dkd`: CTKD's global T on DKD (the twin of
+# dkd; the CTKD authors' detection setup); the glyphs config
+# faster-rcnn_r50-to-r18_fpn_ctkd-global-dkd_cpu_glyphs.py from the table's
+# teacher, the student's backbone from the table's pretraining run
+# (_base_/table_checkpoints.py), 12 epochs, weights-only checkpoint.
+_base_ = [
+    '../faster-rcnn_r50-to-r18_fpn_ctkd-global-dkd_cpu_glyphs.py',
+    './_base_/table_checkpoints.py',
+]
+
+model = _base_.table_kd_model
+default_hooks = dict(checkpoint=dict(save_optimizer=False))
