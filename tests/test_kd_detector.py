@@ -56,9 +56,9 @@ def test_teacher_scores_exactly_the_students_sampled_rois():
     seen = {}
     orig = model.teacher_logits
 
-    def spy(batch_inputs, rois):
+    def spy(batch_inputs, rois, *args, **kwargs):
         seen['rois'] = rois
-        return orig(batch_inputs, rois)
+        return orig(batch_inputs, rois, *args, **kwargs)
 
     model.teacher_logits = spy
     captured = {}
