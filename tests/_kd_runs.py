@@ -32,10 +32,12 @@ STUDENT_KEYS = ('data_preprocessor', 'backbone', 'neck', 'rpn_head', 'roi_head',
                 'train_cfg', 'test_cfg')
 
 
-def save_tiny_teacher(path: str, seed: int = 123, **kwargs) -> str:
-    """A randomly initialised tiny FasterRCNN saved as a teacher checkpoint."""
+def save_tiny_teacher(path: str, seed: int = 123, tiny=tiny_faster_rcnn,
+                      **kwargs) -> str:
+    """A randomly initialised tiny detector (``tiny``: a ``_tiny`` model
+    function, default FasterRCNN) saved as a teacher checkpoint."""
     torch.manual_seed(seed)
-    model = MODELS.build(tiny_faster_rcnn(num_classes=NUM_CLASSES, **kwargs))
+    model = MODELS.build(tiny(num_classes=NUM_CLASSES, **kwargs))
     model.init_weights()
     save_checkpoint(model.state_dict(), str(path))
     return str(path)
@@ -43,20 +45,21 @@ def save_tiny_teacher(path: str, seed: int = 123, **kwargs) -> str:
 
 def tiny_ctkd_cfg(data_root: str, work_dir: str, teacher_ckpt, epochs: int = 2,
                   batch: int = 2, config: str = CTKD_GLOBAL,
-                  loops: int = 8) -> Config:
+                  loops: int = 8, tiny=tiny_faster_rcnn) -> Config:
     """The shapes CTKD-global config (with all its hooks, optimiser, data
-    pipeline), on tiny data, with tiny student and teacher models: ``8 / batch``
+    pipeline), on tiny data, with tiny student and teacher models (``tiny``: a
+    ``_tiny`` model function, default FasterRCNN): ``8 / batch``
     iterations per epoch, a per-iteration curriculum over ``loops`` iterations,
     validation and a checkpoint after every epoch, deterministic seed 0."""
     cfg = Config.fromfile(config)
     set_data_root(cfg, data_root)
     cfg.work_dir = str(work_dir)
-    tiny = tiny_faster_rcnn(num_classes=NUM_CLASSES)
+    student = tiny(num_classes=NUM_CLASSES)
     for key in STUDENT_KEYS:
-        cfg.model[key] = tiny[key]
+        cfg.model[key] = student[key]
     # few iterations: keep every box so that COCO evaluation sees detections
     cfg.model.test_cfg.rcnn.score_thr = 0.0
-    cfg.model.teacher_config = tiny_faster_rcnn(num_classes=NUM_CLASSES)
+    cfg.model.teacher_config = tiny(num_classes=NUM_CLASSES)
     cfg.model.teacher_ckpt = teacher_ckpt
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[name].batch_size = batch

@@ -10,7 +10,7 @@
 * ``out_dir/student_config.py``: the training config turned into a plain mmdet
   config (:func:`student_config`): ``model.type`` ``FasterRCNN`` (``student_type``),
   without ``teacher_config``/``teacher_ckpt``/``temperature``/``distill_loss``/
-  ``eval_teacher``, without ctkd_det's hooks and ``custom_imports``; ctkd_det's
+  ``eval_teacher``/``kd_stages``, without ctkd_det's hooks and ``custom_imports``; ctkd_det's
   datasets become ``CocoDataset`` with their ``metainfo``.
 
 The config is the one mmengine stored in the checkpoint (``meta['cfg']``) unless
@@ -26,6 +26,7 @@ from collections import OrderedDict
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmdet.datasets import CocoDataset
@@ -33,7 +34,7 @@ from mmdet.registry import DATASETS, HOOKS, MODELS
 
 # KDTwoStageDetector's arguments that a plain two-stage detector does not take
 KD_MODEL_KEYS = ('teacher_config', 'teacher_ckpt', 'temperature', 'distill_loss',
-                 'eval_teacher')
+                 'eval_teacher', 'kd_stages')
 # state-dict prefixes that are not the student's
 NON_STUDENT_PREFIXES = ('temperature.', 'teacher.', 'distill_loss.')
 
@@ -197,14 +198,18 @@ def export_meta(meta: dict, ckpt_path: str) -> dict:
 
 def verify_export(cfg_path: str, ckpt_path: str) -> None:
     """The written config names no ctkd_det module and the written weights load
-    (``weights_only``) strictly into the model it builds."""
+    (``weights_only``) strictly into the model it builds (in the config's
+    ``default_scope``, as mmdet's tools build it: a config that does not
+    inherit mmdet's own files names mmdet's types without ``_scope_``)."""
     reloaded = Config.fromfile(cfg_path)
     leftovers = _find_ctkd(reloaded.to_dict(), ctkd_types())
     if leftovers:
         raise RuntimeError(f'{cfg_path} still refers to ctkd_det at: '
                            f'{leftovers}')
     saved = torch.load(ckpt_path, map_location='cpu', weights_only=True)
-    model = MODELS.build(reloaded.model)
+    with DefaultScope.overwrite_default_scope(
+            reloaded.get('default_scope', 'mmdet')):
+        model = MODELS.build(reloaded.model)
     model.load_state_dict(saved['state_dict'], strict=True)
 
 
