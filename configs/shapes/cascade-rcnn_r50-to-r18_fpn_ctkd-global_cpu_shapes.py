@@ -13,6 +13,7 @@ model = dict(
 
 custom_hooks = [dict(_base_.custom_hooks[0], loops=4)]
 
-# θ learns with 10x the base lr (see faster-rcnn_r50-to-r18_fpn_ctkd-global_cpu_shapes.py)
+# θ learns with 10x the base lr (as in
+# faster-rcnn_r50-to-r18_fpn_ctkd-global_cpu_shapes.py, which says why)
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'temperature': dict(lr_mult=10.0)}))

@@ -10,8 +10,9 @@
 * ``out_dir/student_config.py``: the training config turned into a plain mmdet
   config (:func:`student_config`): ``model.type`` ``FasterRCNN`` (``student_type``),
   without ``teacher_config``/``teacher_ckpt``/``temperature``/``distill_loss``/
-  ``eval_teacher``/``kd_stages``, without ctkd_det's hooks and ``custom_imports``; ctkd_det's
-  datasets become ``CocoDataset`` with their ``metainfo``.
+  ``eval_teacher``/``kd_stages``, without ctkd_det's hooks and
+  ``custom_imports``; ctkd_det's datasets become ``CocoDataset`` with their
+  ``metainfo``.
 
 The config is the one mmengine stored in the checkpoint (``meta['cfg']``) unless
 ``config`` is given. With ``verify`` both files are checked: the config must not

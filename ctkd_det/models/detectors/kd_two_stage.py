@@ -15,8 +15,10 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from ctkd_det.models.recorders import RoIRecord, RoIRecorder
 from ctkd_det.models.temperature import build_temperature
 from ctkd_det.models.utils.roi_stages import (num_bbox_stages,
-                                              stage_bbox_forward, stage_classes,
-                                              stage_loss_weights, stage_prefix)
+                                              stage_bbox_forward,
+                                              stage_classes,
+                                              stage_loss_weights,
+                                              stage_prefix)
 from ctkd_det.registry import MODELS
 from .teacher import (build_teacher, check_teacher_ckpt,
                       check_two_stage_teacher, load_teacher_config,
@@ -54,7 +56,8 @@ class KDTwoStageDetector(TwoStageDetector):
     order: the distilled stages' records one after the other (the only
     stage's record for a single-stage head). ``RLTemperatureHook`` reads the
     latter, so RLKD's per-RoI temperatures also work on a cascade (its agent
-    gets one batch of transitions per distilled stage; ``acc_fg`` is over the
+    gets one batch of transitions per distilled stage, so its
+    ``max_instances_per_step`` applies to each; ``acc_fg`` is over the
     foreground RoIs of all distilled stages).
 
     The teacher (built by ``teacher.py``) is not a submodule: it is absent from
