@@ -28,14 +28,12 @@ CTKD_GLOBAL = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                        'configs', 'shapes',
                        'faster-rcnn_r50-to-r18_fpn_ctkd-global_cpu_shapes.py')
 NUM_CLASSES = len(SHAPES_CLASSES)
-STUDENT_KEYS = ('data_preprocessor', 'backbone', 'neck', 'rpn_head', 'roi_head',
-                'train_cfg', 'test_cfg')
 
 
 def save_tiny_teacher(path: str, seed: int = 123, tiny=tiny_faster_rcnn,
                       **kwargs) -> str:
-    """A randomly initialised tiny detector (``tiny``: a ``_tiny`` model
-    function, default FasterRCNN) saved as a teacher checkpoint."""
+    """A randomly initialised tiny model (``tiny``: a ``_tiny`` builder, default
+    FasterRCNN) saved as a teacher checkpoint."""
     torch.manual_seed(seed)
     model = MODELS.build(tiny(num_classes=NUM_CLASSES, **kwargs))
     model.init_weights()
@@ -48,17 +46,19 @@ def tiny_ctkd_cfg(data_root: str, work_dir: str, teacher_ckpt, epochs: int = 2,
                   loops: int = 8, tiny=tiny_faster_rcnn) -> Config:
     """The shapes CTKD-global config (with all its hooks, optimiser, data
     pipeline), on tiny data, with tiny student and teacher models (``tiny``: a
-    ``_tiny`` model function, default FasterRCNN): ``8 / batch``
+    ``_tiny`` builder of the config's detector, default FasterRCNN): ``8 / batch``
     iterations per epoch, a per-iteration curriculum over ``loops`` iterations,
     validation and a checkpoint after every epoch, deterministic seed 0."""
     cfg = Config.fromfile(config)
     set_data_root(cfg, data_root)
     cfg.work_dir = str(work_dir)
     student = tiny(num_classes=NUM_CLASSES)
-    for key in STUDENT_KEYS:
-        cfg.model[key] = student[key]
+    for key in student:
+        if key != 'type':
+            cfg.model[key] = student[key]
     # few iterations: keep every box so that COCO evaluation sees detections
-    cfg.model.test_cfg.rcnn.score_thr = 0.0
+    test_cfg = cfg.model.test_cfg
+    (test_cfg.rcnn if 'rcnn' in test_cfg else test_cfg).score_thr = 0.0
     cfg.model.teacher_config = tiny(num_classes=NUM_CLASSES)
     cfg.model.teacher_ckpt = teacher_ckpt
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

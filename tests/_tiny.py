@@ -174,3 +174,123 @@ def fake_batch(num_images=2, size=64, seed=0, masks=False):
         s.gt_instances = gt
         samples.append(s)
     return inputs, samples
+
+
+# -- one-stage (dense) detectors ----------------------------------------------------
+DENSE_STRIDES = (8, 16, 32, 64, 128)
+
+
+def _dense(model_type, bbox_head, train_cfg=None, base_channels=8, mean=None,
+           strides=DENSE_STRIDES):
+    """A tiny one-stage detector: ResNet-18 trunk (``base_channels`` wide) and
+    a 16-channel FPN with 5 levels at ``strides`` (8..128 as mmdet's RetinaNet,
+    or 4..64), around ``bbox_head``."""
+    c = [base_channels * 2**i for i in range(4)]
+    start_level = {4: 0, 8: 1}[strides[0]]
+    return ConfigDict(
+        type=model_type,
+        data_preprocessor=dict(
+            type='DetDataPreprocessor', mean=mean or [123.675, 116.28, 103.53],
+            std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_size_divisor=32),
+        backbone=dict(type='ResNet', depth=18, base_channels=base_channels,
+                      num_stages=4, out_indices=(0, 1, 2, 3), frozen_stages=-1,
+                      norm_cfg=dict(type='BN', requires_grad=True),
+                      norm_eval=True, style='pytorch', init_cfg=None),
+        neck=dict(type='FPN', in_channels=c, out_channels=16,
+                  start_level=start_level, add_extra_convs='on_input',
+                  num_outs=5),
+        bbox_head=dict(bbox_head, in_channels=16, feat_channels=16,
+                       stacked_convs=1),
+        train_cfg=train_cfg,
+        test_cfg=dict(nms_pre=100, min_bbox_size=0, score_thr=0.05,
+                      nms=dict(type='nms', iou_threshold=0.5), max_per_img=20))
+
+
+def _atss_train_cfg():
+    return dict(assigner=dict(type='ATSSAssigner', topk=9), allowed_border=-1,
+                pos_weight=-1, debug=False)
+
+
+def _one_anchor(strides):
+    """ATSS / GFL anchors: one square anchor of 8 strides per cell."""
+    return dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=8,
+                scales_per_octave=1, strides=list(strides))
+
+
+FOCAL = dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+             loss_weight=1.0)
+GN = dict(type='GN', num_groups=4, requires_grad=True)
+
+
+def tiny_retinanet(num_classes=NUM_CLASSES, base_channels=8, mean=None,
+                   strides=DENSE_STRIDES, scales_per_octave=3, sigmoid=True):
+    """A RetinaNet model dict (3 · ``scales_per_octave`` anchors per cell);
+    ``sigmoid=False``: a softmax classifier (cross-entropy, background last)."""
+    loss_cls = FOCAL if sigmoid else dict(
+        type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)
+    head = dict(
+        type='RetinaHead', num_classes=num_classes,
+        anchor_generator=dict(type='AnchorGenerator', octave_base_scale=4,
+                              scales_per_octave=scales_per_octave,
+                              ratios=[0.5, 1.0, 2.0], strides=list(strides)),
+        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0] * 4,
+                        target_stds=[1.0] * 4),
+        loss_cls=loss_cls, loss_bbox=dict(type='L1Loss', loss_weight=1.0))
+    train_cfg = dict(
+        assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.4,
+                      min_pos_iou=0, ignore_iof_thr=-1),
+        sampler=dict(type='PseudoSampler'), allowed_border=-1, pos_weight=-1,
+        debug=False)
+    return _dense('RetinaNet', head, train_cfg, base_channels, mean, strides)
+
+
+def tiny_fcos(num_classes=NUM_CLASSES, base_channels=8, mean=None,
+              strides=DENSE_STRIDES):
+    """An FCOS model dict (one point per cell, class / box / centerness)."""
+    head = dict(
+        type='FCOSHead', num_classes=num_classes, strides=list(strides),
+        norm_cfg=GN, loss_cls=FOCAL,
+        loss_bbox=dict(type='IoULoss', loss_weight=1.0),
+        loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True,
+                             loss_weight=1.0))
+    return _dense('FCOS', head, None, base_channels, mean, strides)
+
+
+def tiny_atss(num_classes=NUM_CLASSES, base_channels=8, mean=None,
+              strides=DENSE_STRIDES):
+    """An ATSS model dict (one anchor per cell, class / box / centerness)."""
+    head = dict(
+        type='ATSSHead', num_classes=num_classes, norm_cfg=GN,
+        anchor_generator=_one_anchor(strides),
+        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0] * 4,
+                        target_stds=[0.1, 0.1, 0.2, 0.2]),
+        loss_cls=FOCAL, loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
+        loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True,
+                             loss_weight=1.0))
+    return _dense('ATSS', head, _atss_train_cfg(), base_channels, mean, strides)
+
+
+def tiny_gfl(num_classes=NUM_CLASSES, base_channels=8, mean=None,
+             strides=DENSE_STRIDES):
+    """A GFL model dict (one anchor per cell; quality-focal class branch,
+    distribution box branch)."""
+    head = dict(
+        type='GFLHead', num_classes=num_classes, norm_cfg=GN,
+        anchor_generator=_one_anchor(strides),
+        loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0,
+                      loss_weight=1.0),
+        loss_dfl=dict(type='DistributionFocalLoss', loss_weight=0.25),
+        reg_max=8, loss_bbox=dict(type='GIoULoss', loss_weight=2.0))
+    return _dense('GFL', head, _atss_train_cfg(), base_channels, mean, strides)
+
+
+def tiny_kd_single(student=None, teacher=None, temperature=None, **kwargs):
+    """A KDSingleStageDetector dict: student = ``student`` (default a tiny
+    RetinaNet), teacher = the same architecture (or given)."""
+    student = student or tiny_retinanet()
+    cfg = copy.deepcopy(student)
+    cfg['type'] = 'KDSingleStageDetector'
+    cfg['teacher_config'] = teacher or copy.deepcopy(student)
+    cfg['temperature'] = temperature or dict(type='GlobalTemperature')
+    cfg.update(kwargs)
+    return cfg

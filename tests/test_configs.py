@@ -1,6 +1,7 @@
-"""The COCO configs in configs/ctkd (Faster, Cascade and Mask R-CNN): names,
-contents, and that every model builds; the shapes distillation configs: the COCO
-methods' settings but for their CPU changes.
+"""The COCO configs in configs/ctkd: names, contents, and that every model builds
+(Faster, Cascade and Mask R-CNN: KDTwoStageDetector; RetinaNet and GFL:
+KDSingleStageDetector); the shapes distillation configs: the COCO methods'
+settings but for their CPU changes.
 
 Nothing is downloaded: teacher weights are disabled (``model.teacher_ckpt=None``)
 and ``init_weights`` (ImageNet ``Pretrained`` init) is never called; both are
@@ -26,10 +27,11 @@ from ctkd_det.models.detectors.teacher import load_teacher_config
 from ctkd_det.models.utils import bbox_stages
 from mmdet.registry import MODELS
 
+from _tiny import fake_batch
 from conftest import REPO
 
 CONFIG_DIR = osp.join(REPO, 'configs', 'ctkd')
-CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
+ALL_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
 MMDET_CONFIGS = osp.join(get_installed_path('mmdet'), '.mim', 'configs')
 
 NAME_RE = re.compile(
@@ -37,6 +39,8 @@ NAME_RE = re.compile(
     r'(?P<student>r18|r50|mobilenetv2)_fpn_'
     r'(?P<method>kd|ctkd-global|ctkd-instance|rlkd|dkd|ctkd-global-dkd|'
     r'ctkd-instance-dkd)_(?P<schedule>1x)_coco\.py$')
+# two-stage detectors: KDTwoStageDetector on RoI logits
+CONFIGS = [p for p in ALL_CONFIGS if NAME_RE.match(osp.basename(p))]
 PAIRINGS = {('r101', 'r18'), ('r101', 'r50'), ('r50', 'mobilenetv2')}
 # the mmdet detector of each name, its model-zoo folder, its bbox stages and
 # whether it has a mask branch
@@ -75,6 +79,20 @@ SHAPES_CPU_CHANGES = {
                               'decomposition.buffer_size': 16},
                  hooks=[{'update_interval': 8}], optim={}),
 }
+
+
+# one-stage (dense) detectors: KDSingleStageDetector, sigmoid class logits
+DENSE_NAME_RE = re.compile(
+    r'^(?P<detector>retinanet|gfl)_(?P<teacher>r101)-to-(?P<student>r50|r18)'
+    r'_fpn_(?P<method>kd|ctkd-global|ctkd-instance)_(?P<schedule>1x)_coco\.py$')
+DENSE_PAIRINGS = {('retinanet', 'r101', 'r50'), ('gfl', 'r101', 'r18')}
+DENSE_METHODS = ('kd', 'ctkd-global', 'ctkd-instance')
+DENSE_CONFIGS = [p for p in ALL_CONFIGS if DENSE_NAME_RE.match(osp.basename(p))]
+DENSE_TYPES = {'retinanet': 'RetinaNet', 'gfl': 'GFL'}  # student and teacher
+DENSE_ZOO = {'retinanet': 'retinanet', 'gfl': 'gfl'}  # mmdet config folder
+DENSE_FIXED_T = {'retinanet': 8.0, 'gfl': 2.0}
+DENSE_LOSS = dict(type='SigmoidKDLoss', loss_weight=1.0,
+                  location_weight='teacher_score')
 
 
 def _name(path):
@@ -137,9 +155,9 @@ def _base_of(path):
 
 
 @functools.lru_cache(maxsize=None)
-def _model_zoo_weights(zoo='faster_rcnn'):
-    """``configs/<zoo>/<name>.py`` -> checkpoint URL, from mmdet's metafile."""
-    with open(osp.join(MMDET_CONFIGS, zoo, 'metafile.yml')) as f:
+def _model_zoo_weights(folder='faster_rcnn'):
+    """``configs/<folder>/<name>.py`` -> checkpoint URL, from mmdet's metafile."""
+    with open(osp.join(MMDET_CONFIGS, folder, 'metafile.yml')) as f:
         meta = yaml.safe_load(f)
     return {m['Config']: m['Weights'] for m in meta['Models'] if 'Weights' in m}
 
@@ -155,13 +173,20 @@ def no_weight_loading(monkeypatch):
 
 
 def test_config_set_is_complete():
-    names = [osp.basename(p) for p in CONFIGS]
-    bad = [n for n in names if not NAME_RE.match(n)]
-    assert not bad, f'names not matching {NAME_RE.pattern}: {bad}'
+    names = [osp.basename(p) for p in ALL_CONFIGS]
+    bad = [n for n in names
+           if not (NAME_RE.match(n) or DENSE_NAME_RE.match(n))]
+    assert not bad, f'names not matching {NAME_RE.pattern} or ' \
+        f'{DENSE_NAME_RE.pattern}: {bad}'
     found = {(m['detector'], m['teacher'], m['student'], m['method'])
              for m in map(_name, CONFIGS)}
     expected = _expected_configs()
     assert found == expected, (sorted(expected - found), sorted(found - expected))
+    dense = {(m['detector'], m['teacher'], m['student'], m['method'])
+             for m in (DENSE_NAME_RE.match(osp.basename(p))
+                       for p in DENSE_CONFIGS)}
+    assert dense == {(*pair, m) for pair in DENSE_PAIRINGS
+                     for m in DENSE_METHODS}
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=_ids(CONFIGS))
@@ -367,3 +392,138 @@ def test_shapes_configs_are_the_coco_methods_with_cpu_changes(
     assert teacher.type == DETECTORS[detector]['type']
     assert _cfg_stage_classes(teacher.roi_head) == \
         [4] * DETECTORS[detector]['stages']
+
+
+# -- one-stage (dense) detectors ------------------------------------------------
+def _dense_name(path):
+    return DENSE_NAME_RE.match(osp.basename(path))
+
+
+@pytest.mark.parametrize('path', DENSE_CONFIGS, ids=_ids(DENSE_CONFIGS))
+def test_dense_config_contents(path):
+    name = _dense_name(path)
+    detector = name['detector']
+    cfg = Config.fromfile(path)
+
+    assert cfg.custom_imports == dict(imports=['ctkd_det'],
+                                      allow_failed_imports=False)
+    model = cfg.model
+    assert model.type == 'KDSingleStageDetector'
+    assert model.distill_loss == DENSE_LOSS
+    assert model.bbox_head.loss_cls.use_sigmoid  # what SigmoidKDLoss needs
+
+    # temperature module <-> method; fixed T per detector (kd-t8 / kd-t2)
+    temp = model.temperature
+    assert temp.type == METHODS[name['method']]
+    if temp.type == 'FixedTemperature':
+        assert temp.value == DENSE_FIXED_T[detector]
+    else:
+        assert (temp.t_min, temp.t_max) == (1.0, 21.0)
+    if temp.type == 'InstanceTemperature':
+        assert temp.num_classes == NUM_CLASSES  # sigmoid: no background column
+
+    # curriculum hook: CTKD only, the COCO ramp
+    hooks = [h for h in cfg.get('custom_hooks', [])
+             if h['type'] == 'CurriculumTemperatureHook']
+    if name['method'].startswith('ctkd'):
+        assert len(hooks) == 1 and hooks[0].loops == 6 and hooks[0].by_epoch
+    else:
+        assert not hooks
+    assert cfg.train_cfg.max_epochs == 12
+    assert cfg.optim_wrapper.paramwise_cfg.custom_keys['temperature'] == \
+        dict(decay_mult=0.0)
+    assert cfg.default_hooks.distill_data_check.type == 'DistillDataCheckHook'
+    assert cfg.data_root == 'data/coco/'
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[split].dataset.type == 'CocoDataset', split
+
+    # student backbone <-> name
+    assert model.backbone.depth == RESNET_DEPTH[name['student']]
+    assert model.backbone.init_cfg.checkpoint == \
+        f'torchvision://resnet{model.backbone.depth}'
+    assert model.neck.in_channels == STUDENT_CHANNELS[name['student']]
+
+    # teacher config: a local wrapper of the model zoo config of the same
+    # detector, its checkpoint URL the metafile's for exactly that config
+    mmdet_cfg = _base_of(model.teacher_config)
+    assert mmdet_cfg.startswith(f'mmdet::{DENSE_ZOO[detector]}/'), mmdet_cfg
+    assert osp.isfile(_mmdet_path(mmdet_cfg)), mmdet_cfg
+    teacher = load_teacher_config(model.teacher_config)
+    assert teacher.type == DENSE_TYPES[detector]
+    assert teacher.backbone.depth == RESNET_DEPTH[name['teacher']]
+    url = model.teacher_ckpt
+    assert urlparse(url).scheme == 'https' and url.endswith('.pth'), url
+    zoo_key = 'configs/' + mmdet_cfg.split('::', 1)[1]
+    assert _model_zoo_weights(DENSE_ZOO[detector])[zoo_key] == url
+
+
+@pytest.mark.parametrize('path', DENSE_CONFIGS, ids=_ids(DENSE_CONFIGS))
+def test_dense_config_builds_and_steps(path):
+    """The built detector: the teacher's dense head aligns with the student's
+    (the build check passed), a KD step runs on a small fake batch with the
+    config's temperature and loss, and the temperature gets no decay."""
+    name = _dense_name(path)
+    cfg = Config.fromfile(path)
+    cfg.model.teacher_ckpt = None  # no download
+    model = MODELS.build(cfg.model)
+    for det in (model, model.teacher):
+        assert type(det.bbox_head).__name__ == \
+            cfg.model.bbox_head.type
+        assert det.bbox_head.cls_out_channels == NUM_CLASSES
+    assert type(model.teacher).__name__ == DENSE_TYPES[name['detector']]
+    assert model.teacher.backbone.depth == RESNET_DEPTH[name['teacher']]
+    assert not any(p.requires_grad for p in model.teacher.parameters())
+    assert type(model.temperature).__name__ == METHODS[name['method']]
+
+    torch.manual_seed(0)
+    model.train()
+    losses = model.loss(*fake_batch(num_images=1, size=64))
+    assert torch.isfinite(losses['loss_kd']) and losses['loss_kd'].item() >= 0
+    assert losses['kd_temp'].item() == pytest.approx(
+        DENSE_FIXED_T[name['detector']] if name['method'] == 'kd'
+        else 1 + 20 * torch.sigmoid(torch.tensor(1.0)).item(), rel=1e-5)
+
+    temp_params = {id(p) for p in model.temperature.parameters()}
+    if name['method'] != 'kd':
+        optim = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+        decays = {id(p): g['weight_decay']
+                  for g in optim.param_groups for p in g['params']}
+        assert temp_params and all(decays[i] == 0.0 for i in temp_params)
+
+
+@pytest.mark.parametrize('method', ['kd', 'ctkd-global'])
+def test_shapes_retinanet_configs_are_the_coco_methods_with_cpu_changes(method):
+    """The shapes RetinaNet KD configs: the COCO RetinaNet configs' method,
+    loss and detector settings but for the same CPU changes as the Faster
+    R-CNN shapes configs; their teacher and student align (a KD step runs)."""
+    coco = Config.fromfile(osp.join(
+        CONFIG_DIR, f'retinanet_r101-to-r50_fpn_{method}_1x_coco.py'))
+    shapes = Config.fromfile(osp.join(
+        SHAPES_DIR, f'retinanet_r50-to-r18_fpn_{method}_cpu_shapes.py'))
+    expected = SHAPES_CPU_CHANGES[method]
+    assert _changes(coco.model.temperature, shapes.model.temperature) == \
+        expected['temperature']
+    coco_hooks, shapes_hooks = (c.get('custom_hooks', []) for c in (coco, shapes))
+    assert [_changes(a, b) for a, b in zip(coco_hooks, shapes_hooks)] == \
+        expected['hooks'] and len(coco_hooks) == len(shapes_hooks)
+    rule = [c.optim_wrapper.paramwise_cfg.custom_keys['temperature']
+            for c in (coco, shapes)]
+    assert _changes(*rule) == expected['optim']
+    for key in ('type', 'distill_loss', 'eval_teacher'):
+        assert shapes.model[key] == coco.model[key], key
+    for key in ('distill_data_check', 'rng_state'):
+        assert shapes.default_hooks[key] == coco.default_hooks[key], key
+    assert shapes.model.bbox_head.num_classes == 4
+    assert shapes.model.teacher_config == osp.join(
+        SHAPES_DIR, 'retinanet_r50_fpn_shapes.py')
+    assert Config.fromfile(osp.join(SHAPES_DIR, 'retinanet_r18_fpn_shapes.py')
+                           ).model.type == 'RetinaNet'
+
+    shapes.model.teacher_ckpt = None
+    model = MODELS.build(shapes.model)
+    assert model.teacher.backbone.depth == 50 and model.backbone.depth == 18
+    assert model.teacher.neck.out_channels == 128 and model.neck.out_channels == 64
+    torch.manual_seed(0)
+    model.train()
+    losses = model.loss(*fake_batch(num_images=1, size=96))
+    assert torch.isfinite(losses['loss_kd'])

@@ -70,6 +70,20 @@ def _is_ctkd(obj, types) -> bool:
     return isinstance(obj, dict) and obj.get('type') in types
 
 
+def _mmdet_scope(obj):
+    """``_scope_='ctkd_det'`` (dicts from ``ctkd_det::`` bases) -> ``'mmdet'``:
+    ctkd_det's scope is mmdet's registries plus ours (``ctkd_det/registry.py``),
+    so for the plain student it is mmdet's."""
+    if isinstance(obj, dict):
+        if obj.get('_scope_') == 'ctkd_det':
+            obj['_scope_'] = 'mmdet'
+        for v in obj.values():
+            _mmdet_scope(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            _mmdet_scope(v)
+
+
 def _plain_datasets(obj, types):
     """ctkd_det's datasets (e.g. ``ShapesDataset``) are mmdet ``CocoDataset``s
     with their classes as ``METAINFO``: write them as ``CocoDataset`` with that
@@ -93,6 +107,7 @@ def student_config(cfg: Config, student_type: str = 'FasterRCNN') -> Config:
     types = ctkd_types()
     d = copy.deepcopy(cfg.to_dict())
     _plain_datasets(d, types)
+    _mmdet_scope(d)
     model = d['model']
     if model.get('type') in types:
         model['type'] = student_type

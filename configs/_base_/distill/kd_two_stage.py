@@ -8,6 +8,9 @@
 # model); the pairing adds teacher_config / teacher_ckpt, a method fragment
 # (configs/_base_/methods/) the temperature. As a ctkd_det-typed dict, the helper
 # is dropped by tools/export_student.py, like `kd_temperature`.
+# The fragments next to this file (kd.py, ctkd-global.py, ctkd-instance.py,
+# rlkd.py) are this helper with a method's temperature and hooks, ready for a
+# user's own student config: `_base_ = [student, 'ctkd_det::_base_/distill/<m>.py']`.
 #
 # The same config also sets, itself (as untyped helpers they would stay behind in
 # exported student configs):

@@ -1,4 +1,4 @@
-# Shared base of every configs/ctkd config: a Faster R-CNN R50-FPN student on COCO
+# Shared base of every configs/ctkd Faster R-CNN config: a Faster R-CNN R50-FPN student on COCO
 # (mmdet's `data/coco/` data config, 1x schedule: 12 epochs, LR steps at 8 and 11,
 # SGD lr 0.02 for 8 GPUs x 2 images), turned into a KDTwoStageDetector.
 #

@@ -1,3 +1,4 @@
+from .kd_single_stage import KDSingleStageDetector
 from .kd_two_stage import KDTwoStageDetector
 
-__all__ = ['KDTwoStageDetector']
+__all__ = ['KDTwoStageDetector', 'KDSingleStageDetector']

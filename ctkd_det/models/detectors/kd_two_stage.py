@@ -5,7 +5,6 @@ from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import MMLogger
 from torch import Tensor
 
 from mmdet.models.detectors import TwoStageDetector
@@ -13,20 +12,19 @@ from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 
 from ctkd_det.models.recorders import RoIRecord, RoIRecorder
-from ctkd_det.models.temperature import build_temperature
 from ctkd_det.models.utils.roi_stages import (num_bbox_stages,
                                               stage_bbox_forward,
                                               stage_classes,
                                               stage_loss_weights,
                                               stage_prefix)
 from ctkd_det.registry import MODELS
-from .teacher import (build_teacher, check_teacher_ckpt,
-                      check_two_stage_teacher, load_teacher_config,
-                      teacher_input_converter)
+from .distillation_mixin import DistillationMixin
+from .teacher import (check_teacher_ckpt, check_two_stage_teacher,
+                      load_teacher_config)
 
 
 @MODELS.register_module()
-class KDTwoStageDetector(TwoStageDetector):
+class KDTwoStageDetector(DistillationMixin, TwoStageDetector):
     """A two-stage detector (the student) distilled from a frozen teacher on RoI
     classification logits, with the KD temperature given by a temperature module.
 
@@ -60,6 +58,13 @@ class KDTwoStageDetector(TwoStageDetector):
     ``max_instances_per_step`` applies to each; ``acc_fg`` is over the
     foreground RoIs of all distilled stages).
 
+    Teacher, temperature module and KD loss are built by
+    :meth:`DistillationMixin.init_distillation` (without consuming the global
+    RNG); :meth:`check_teacher` refuses a teacher that cannot score the
+    student's RoIs, :meth:`check_distill_loss` a loss that is not a softmax
+    one. Each stage's KD term is :meth:`DistillationMixin.kd_losses` (float32,
+    non-finite logits skip it).
+
     The teacher (built by ``teacher.py``) is not a submodule: it is absent from
     ``state_dict`` (checkpoints), ``parameters()`` (optimizer, DDP) and
     ``init_weights``, but follows ``.to()``, ``.cuda()`` etc. It is frozen and
@@ -81,7 +86,8 @@ class KDTwoStageDetector(TwoStageDetector):
         teacher_ckpt: teacher weights (path or URL); ``None`` keeps the teacher's
             initialisation (tests only).
         temperature: temperature module config, e.g. ``dict(type='GlobalTemperature')``.
-        distill_loss: KD loss config, default ``dict(type='KDLoss')``.
+        distill_loss: KD loss config, default ``dict(type='KDLoss')``; a
+            softmax loss (``activation = 'softmax'``, checked at build).
         eval_teacher: keep the teacher in eval mode while the student trains.
         kd_stages: the bbox stages distilled, e.g. ``[2]`` for a cascade's last
             stage; ``None``: all (the only one of a single-stage head).
@@ -115,21 +121,8 @@ class KDTwoStageDetector(TwoStageDetector):
                              'bbox head')
         self.kd_stages = self._check_kd_stages(kd_stages)
 
-        # Building the teacher and the temperature module must not consume the
-        # global RNG: the student then starts from the same weights as a plain
-        # student with the same seed (paired comparisons across methods).
-        with torch.random.fork_rng(devices=[]):
-            teacher = build_teacher(teacher_model_cfg, teacher_ckpt,
-                                    check=self.check_teacher)
-            # Not registered as a submodule: see the class docstring.
-            object.__setattr__(self, 'teacher', teacher)
-            self.eval_teacher = eval_teacher
-            self._teacher_input = teacher_input_converter(
-                self.data_preprocessor, teacher.data_preprocessor)
-
-            self.temperature = build_temperature(temperature)
-        self.distill_loss = MODELS.build(distill_loss)
-        self.kd_skipped_steps = 0
+        self.init_distillation(teacher_model_cfg, teacher_ckpt, temperature,
+                               distill_loss, eval_teacher)
         self.roi_recorder = RoIRecorder()
         self.last_roi_records: List[RoIRecord] = []
         self.last_roi_record: Optional[RoIRecord] = None
@@ -159,15 +152,21 @@ class KDTwoStageDetector(TwoStageDetector):
         number of bbox stages, same classes in each."""
         check_two_stage_teacher(teacher, stage_classes(self.roi_head))
 
-    def _apply(self, fn, *args, **kwargs):
-        """``.to()``, ``.cuda()``, ``.half()`` … reach the unregistered teacher."""
-        self.teacher._apply(fn, *args, **kwargs)
-        return super()._apply(fn, *args, **kwargs)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self.teacher.train(False if self.eval_teacher else mode)
-        return self
+    def check_distill_loss(self, loss: nn.Module) -> None:
+        """RoI classifiers are softmax classifiers (``C + 1`` columns,
+        background last): the loss must declare ``activation = 'softmax'``
+        (``KDLoss``, ``DKDLoss``), as :class:`KDSingleStageDetector` checks
+        its head's form."""
+        form = getattr(loss, 'activation', None)
+        if form == 'softmax':
+            return
+        got = (f'{type(loss).__name__}, which declares no activation'
+               if form is None else f'{type(loss).__name__} ({form})')
+        raise ValueError(
+            f'the student\'s RoI bbox head ({type(self.roi_head).__name__}) is '
+            'a softmax classifier (num_classes + 1 columns, background last): '
+            'distill_loss must be a softmax KD loss such as KDLoss or DKDLoss, '
+            f'got {got}')
 
     # -- distillation ---------------------------------------------------------
     def student_kd_logits(self, record: RoIRecord, stage: int = 0) -> Tensor:
@@ -195,39 +194,6 @@ class KDTwoStageDetector(TwoStageDetector):
         return stage_bbox_forward(self.teacher.roi_head, stage, feats,
                                   rois)['cls_score']
 
-    def _zero_kd(self, ref: Tensor) -> dict:
-        """A zero KD term (and zero temperature logs) that keeps the
-        temperature parameters in the graph (zero gradient): under DDP a rank
-        that skips must still join the gradient all-reduce."""
-        zero = ref.new_zeros(())
-        loss = zero + sum((0. * p.sum() for p in
-                           self.temperature.parameters()), zero)
-        return dict(loss_kd=loss, kd_temp=zero, kd_temp_p10=zero,
-                    kd_temp_p90=zero)
-
-    def kd_losses(self, student_logits: Tensor, teacher_logits: Tensor,
-                  labels: Optional[Tensor] = None) -> dict:
-        """``loss_kd`` plus the temperatures used (logged, not optimised).
-        ``labels`` ``(R,)``: the sampled RoIs' classes (background = C), for the
-        losses that split RoIs by them (``DKDLoss``, fg/bg-weighted ``KDLoss``)."""
-        if not (torch.isfinite(student_logits).all()
-                and torch.isfinite(teacher_logits).all()):
-            # Skip rather than poison the weights; count and warn.
-            self.kd_skipped_steps += 1
-            MMLogger.get_current_instance().warning(
-                'KDTwoStageDetector: non-finite logits, KD term skipped '
-                f'({self.kd_skipped_steps} step(s) so far)')
-            return self._zero_kd(student_logits)
-        temp = self.temperature(teacher_logits, student_logits)
-        loss = self.distill_loss(student_logits, teacher_logits, temp,
-                                 labels=labels)
-        t = temp.detach().flatten().float()
-        if t.numel() == 0:
-            t = t.new_zeros(1)
-        q = torch.quantile(t, t.new_tensor([0.1, 0.9]))
-        return dict(loss_kd=loss, kd_temp=t.mean(), kd_temp_p10=q[0],
-                    kd_temp_p90=q[1])
-
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> dict:
         self.last_roi_record = None
@@ -252,7 +218,7 @@ class KDTwoStageDetector(TwoStageDetector):
                 kd = self.kd_losses(self.student_kd_logits(record, stage),
                                     t_logits, record.labels)
             else:
-                kd = self._zero_kd(records[0].cls_score)
+                kd = self.zero_kd(records[0].cls_score)
             if weights[stage] != 1.0:
                 kd['loss_kd'] = kd['loss_kd'] * weights[stage]
             prefix = stage_prefix(self.roi_head, stage)

@@ -1,4 +1,5 @@
 from .dkd_loss import DKDLoss
 from .kd_loss import KDLoss
+from .sigmoid_kd_loss import SigmoidKDLoss
 
-__all__ = ['KDLoss', 'DKDLoss']
+__all__ = ['KDLoss', 'DKDLoss', 'SigmoidKDLoss']

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from ctkd_det.registry import MODELS
 from .kd_loss import check_labels, check_logits, row_temperature
+from .precision import float32_loss
 
 
 def _binary_and_other_log_probs(z: torch.Tensor, target: torch.Tensor):
@@ -63,9 +64,15 @@ class DKDLoss(nn.Module):
         temperature: ``(N, 1)`` (or ``(N,)``, or a scalar tensor / float), > 0.
         labels: ``(N,)`` integers in ``[0, C]`` (``C`` = background), e.g. the
             student's sampled RoI labels.
-    Returns: a scalar tensor; 0 (with a graph to the student logits and the
-    temperature) when ``N == 0``.
+    Returns: a scalar tensor (float32 unless the inputs are float64); 0 (with
+    a graph to the student logits and the temperature) when ``N == 0``.
+
+    Precision: computed in float32 with autocast off (``float32_loss``), as
+    :class:`KDLoss`: fp16/bf16 logits and T (mixed precision) are cast up first;
+    gradients flow back to them through the cast. float64 inputs stay float64.
     """
+
+    activation = 'softmax'  # what the distilled head applies to its logits
 
     def __init__(self, alpha: float = 1.0, beta: float = 0.25,
                  loss_weight: float = 1.0):
@@ -78,6 +85,7 @@ class DKDLoss(nn.Module):
         self.beta = float(beta)
         self.loss_weight = float(loss_weight)
 
+    @float32_loss
     def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
                 temperature, labels: Optional[torch.Tensor] = None
                 ) -> torch.Tensor:

@@ -7,6 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ctkd_det.registry import MODELS
+from .precision import float32_loss
 
 
 def row_temperature(temperature, logits: torch.Tensor,
@@ -84,8 +85,17 @@ class KDLoss(nn.Module):
         temperature: ``(N, 1)`` (or ``(N,)``, or a scalar tensor / float).
         labels: ``(N,)`` integers in ``[0, C - 1]``; required by the decoupled
             form, ignored otherwise.
-    Returns: a scalar tensor; 0 (with a graph to the student) when ``N == 0``.
+    Returns: a scalar tensor (float32 unless the inputs are float64); 0 (with
+    a graph to the student) when ``N == 0``.
+
+    Precision: computed in float32 with autocast off (``float32_loss``), whatever
+    the logits' dtype: under mixed precision (mmengine's ``AmpOptimWrapper``) the
+    fp16/bf16 logits and T are cast up first (softmax at T ≈ 15 and ``T² · KL``
+    lose precision or overflow in fp16); gradients flow back to them through the
+    cast. float64 inputs stay float64.
     """
+
+    activation = 'softmax'  # what the distilled head applies to its logits
 
     def __init__(self, loss_weight: float = 1.0,
                  fg_weight: Optional[float] = None,
@@ -109,6 +119,7 @@ class KDLoss(nn.Module):
         """Whether the fg/bg-decoupled form (which needs labels) is used."""
         return self.fg_weight is not None
 
+    @float32_loss
     def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
                 temperature, labels: Optional[torch.Tensor] = None
                 ) -> torch.Tensor:

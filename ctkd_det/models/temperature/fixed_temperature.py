@@ -20,9 +20,8 @@ class FixedTemperature(BaseTemperature):
         super().__init__(init_cfg=init_cfg)
         self.value = value
 
-    def forward(self, teacher_logits: torch.Tensor,
+    def compute(self, teacher_logits: torch.Tensor,
                 student_logits: torch.Tensor) -> torch.Tensor:
-        self.check_logits(teacher_logits, student_logits)
         return student_logits.new_full((student_logits.size(0), 1), self.value)
 
     def extra_repr(self) -> str:

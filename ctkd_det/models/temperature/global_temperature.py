@@ -27,9 +27,8 @@ class GlobalTemperature(LearnableTemperature):
         super().__init__(t_min=t_min, t_max=t_max, init_cfg=init_cfg)
         self.theta = nn.Parameter(torch.tensor(float(init_value)))
 
-    def forward(self, teacher_logits: torch.Tensor,
+    def compute(self, teacher_logits: torch.Tensor,
                 student_logits: torch.Tensor) -> torch.Tensor:
-        self.check_logits(teacher_logits, student_logits)
         theta = grad_reverse(self.theta, self.lambda_)
         t = self.squash(theta)
         return t.to(student_logits.dtype).expand(student_logits.size(0), 1)

@@ -41,9 +41,8 @@ class InstanceTemperature(LearnableTemperature):
         nn.init.zeros_(self.head.weight)
         nn.init.constant_(self.head.bias, float(init_value))
 
-    def forward(self, teacher_logits: torch.Tensor,
+    def compute(self, teacher_logits: torch.Tensor,
                 student_logits: torch.Tensor) -> torch.Tensor:
-        self.check_logits(teacher_logits, student_logits)
         if teacher_logits.size(1) != self.num_classes:
             raise ValueError(
                 f'InstanceTemperature was built for {self.num_classes} logit '

@@ -121,15 +121,13 @@ class RLTemperature(BaseTemperature):
                 f'{self.warmup_temperature}, acting={self.acting}')
 
     # -- acting ----------------------------------------------------------------
-    def forward(self, teacher_logits: torch.Tensor,
+    def compute(self, teacher_logits: torch.Tensor,
                 student_logits: torch.Tensor) -> torch.Tensor:
-        self.check_logits(teacher_logits, student_logits)
         n = student_logits.size(0)
         if not self.acting:
             return student_logits.new_full((n, 1), self.warmup_temperature)
         device = student_logits.device
-        with torch.no_grad(), torch.autocast(device_type=device.type,
-                                             enabled=False):
+        with torch.no_grad():  # float32, autocast off: BaseTemperature.forward
             states = instance_state(teacher_logits, student_logits)
             out = self.agent.act(states, deterministic=not self.training)
             temperature = out['temperature'].clamp(self.t_min, self.t_max)

@@ -1,0 +1,12 @@
+# RetinaNet FPN R101 -> R50, COCO 1x: CTKD, instance-wise T (one per location),
+# on the dense head's sigmoid class logits.
+# Bases: student + teacher + COCO data + 1x schedule; temperature module (and,
+# for CTKD, the curriculum hook). Override e.g. `model.teacher_ckpt=/path.pth`.
+_base_ = [
+    './_base_/retinanet_r101-to-r50_fpn_1x_coco.py',
+    '../_base_/methods/ctkd-instance.py',
+]
+# the MLP reads the logit rows: a sigmoid head has 80 columns (no background
+# column, unlike the RoI head's 81)
+kd_temperature = dict(_base_.kd_temperature, num_classes=80)
+model = dict(temperature=kd_temperature)

@@ -1,0 +1,9 @@
+# RetinaNet FPN R101 -> R50, COCO 1x: vanilla KD on the dense head's sigmoid
+# class logits (T = 8, SigmoidKDLoss, teacher-score weighted locations).
+# Bases: student + teacher + COCO data + 1x schedule; temperature module (and,
+# for CTKD, the curriculum hook). Override e.g. `model.teacher_ckpt=/path.pth`.
+_base_ = [
+    './_base_/retinanet_r101-to-r50_fpn_1x_coco.py',
+    '../_base_/methods/kd-t8.py',
+]
+model = dict(temperature=_base_.kd_temperature)
