@@ -356,11 +356,13 @@ def test_cascade_teacher_frozen_and_outside_the_checkpoint(cascade_run):
 
 def test_cascade_student_exports_and_tools_test_evaluates_it(cascade_run,
                                                              tmp_path):
-    """The exported student is a plain CascadeRCNN predicting what the distilled
-    model predicts; tools/test.py evaluates it to the run's last validation."""
-    info = export(last_checkpoint(cascade_run['work']), str(tmp_path / 'out'),
-                  student_type='CascadeRCNN')  # verify: strict load
+    """The exported student (no student_type given) is a plain CascadeRCNN
+    predicting what the distilled model predicts; tools/test.py evaluates it
+    to the run's last validation."""
+    # the class is inferred from the CascadeRoIHead; verify: strict load
+    info = export(last_checkpoint(cascade_run['work']), str(tmp_path / 'out'))
     assert info['dropped'] == ['temperature.theta']
+    assert info['student_type'] == 'CascadeRCNN'
     cfg = Config.fromfile(info['config'], import_custom_modules=False)
     assert cfg.model.type == 'CascadeRCNN' and 'teacher_config' not in cfg.model
     plain = MODELS.build(cfg.model)
@@ -421,9 +423,9 @@ def test_mask_rcnn_mask_branch_trains_next_to_bbox_kd():
 
 
 def test_mask_rcnn_student_exports_to_plain_mask_rcnn(tmp_path):
-    """tools/export_student.py --student-type MaskRCNN: a plain MaskRCNN config
-    whose model loads the student weights strictly and predicts the distilled
-    model's boxes and masks."""
+    """tools/export_student.py without --student-type: a plain MaskRCNN config
+    (inferred from the mask_head) whose model loads the student weights
+    strictly and predicts the distilled model's boxes and masks."""
     model = _build(student=tiny_mask_rcnn())
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.02)
@@ -438,8 +440,7 @@ def test_mask_rcnn_student_exports_to_plain_mask_rcnn(tmp_path):
                 custom_imports=dict(imports=['ctkd_det'],
                                     allow_failed_imports=False))).dump(cfg_path)
     out = tmp_path / 'out'
-    proc = run_tool('export_student', ckpt, out, '--config', cfg_path,
-                    '--student-type', 'MaskRCNN')
+    proc = run_tool('export_student', ckpt, out, '--config', cfg_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     cfg = Config.fromfile(str(out / 'student_config.py'),
                           import_custom_modules=False)
