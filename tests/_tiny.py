@@ -1,11 +1,14 @@
-"""A tiny Faster R-CNN config and a fake batch, for fast detector tests (no data)."""
+"""Tiny Faster / Cascade / Mask R-CNN configs and a fake batch, for fast detector
+tests (no data)."""
 import copy
 
+import numpy as np
 import torch
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
 from mmdet.structures import DetDataSample
+from mmdet.structures.mask import BitmapMasks
 
 NUM_CLASSES = 3
 
@@ -77,18 +80,79 @@ def tiny_faster_rcnn(num_classes=NUM_CLASSES, base_channels=8, mean=None):
                       max_per_img=20)))
 
 
-def tiny_kd(temperature=None, teacher=None, **kwargs):
-    """A KDTwoStageDetector dict: student = tiny, teacher = tiny (or given)."""
-    cfg = copy.deepcopy(tiny_faster_rcnn())
+def _tiny_bbox_head(num_classes, target_stds, reg_class_agnostic):
+    return dict(
+        type='Shared2FCBBoxHead', in_channels=16, fc_out_channels=32,
+        roi_feat_size=7, num_classes=num_classes,
+        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.] * 4,
+                        target_stds=target_stds),
+        reg_class_agnostic=reg_class_agnostic,
+        loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False,
+                      loss_weight=1.0),
+        loss_bbox=dict(type='L1Loss', loss_weight=1.0))
+
+
+# mmdet's Cascade R-CNN: per stage, tighter box-coder stds and IoU thresholds
+CASCADE_STDS = ([0.1, 0.1, 0.2, 0.2], [0.05, 0.05, 0.1, 0.1],
+                [0.033, 0.033, 0.067, 0.067])
+CASCADE_IOUS = (0.5, 0.6, 0.7)
+
+
+def tiny_cascade_rcnn(num_classes=NUM_CLASSES, base_channels=8, num_stages=3,
+                      stage_loss_weights=(1.0, 0.5, 0.25)):
+    """A CascadeRCNN model dict: ``tiny_faster_rcnn``'s backbone, neck and RPN,
+    a ``CascadeRoIHead`` of ``num_stages`` (<= 3) tiny bbox stages as mmdet's
+    Cascade R-CNN (class-agnostic regression, stds and IoUs per stage)."""
+    cfg = tiny_faster_rcnn(num_classes, base_channels)
+    cfg['type'] = 'CascadeRCNN'
+    extractor = cfg['roi_head']['bbox_roi_extractor']
+    cfg['roi_head'] = ConfigDict(
+        type='CascadeRoIHead', num_stages=num_stages,
+        stage_loss_weights=list(stage_loss_weights[:num_stages]),
+        bbox_roi_extractor=extractor,
+        bbox_head=[_tiny_bbox_head(num_classes, CASCADE_STDS[i], True)
+                   for i in range(num_stages)])
+    cfg['train_cfg']['rcnn'] = [
+        dict(**_assign_and_sample(iou, iou, iou, False, 0.25, True),
+             pos_weight=-1, debug=False) for iou in CASCADE_IOUS[:num_stages]]
+    return cfg
+
+
+def tiny_mask_rcnn(num_classes=NUM_CLASSES, base_channels=8):
+    """A MaskRCNN model dict: ``tiny_faster_rcnn`` plus a tiny mask branch
+    (its own RoI extractor, 14 px RoIs, 28 px masks)."""
+    cfg = tiny_faster_rcnn(num_classes, base_channels)
+    cfg['type'] = 'MaskRCNN'
+    cfg['data_preprocessor']['pad_mask'] = True
+    cfg['roi_head']['mask_roi_extractor'] = dict(
+        type='SingleRoIExtractor',
+        roi_layer=dict(type='RoIAlign', output_size=14, sampling_ratio=0),
+        out_channels=16, featmap_strides=[4, 8, 16, 32])
+    cfg['roi_head']['mask_head'] = dict(
+        type='FCNMaskHead', num_convs=2, in_channels=16, conv_out_channels=16,
+        num_classes=num_classes,
+        loss_mask=dict(type='CrossEntropyLoss', use_mask=True,
+                       loss_weight=1.0))
+    cfg['train_cfg']['rcnn']['mask_size'] = 28
+    cfg['test_cfg']['rcnn']['mask_thr_binary'] = 0.5
+    return cfg
+
+
+def tiny_kd(temperature=None, teacher=None, student=None, **kwargs):
+    """A KDTwoStageDetector dict: student = ``student`` (default tiny Faster
+    R-CNN), teacher = the same architecture (or ``teacher``)."""
+    student = student or tiny_faster_rcnn()
+    cfg = copy.deepcopy(student)
     cfg['type'] = 'KDTwoStageDetector'
-    cfg['teacher_config'] = teacher or tiny_faster_rcnn()
+    cfg['teacher_config'] = teacher or copy.deepcopy(student)
     cfg['temperature'] = temperature or dict(type='GlobalTemperature')
     cfg.update(kwargs)
     return cfg
 
 
-def fake_batch(num_images=2, size=64, seed=0):
-    """Normalised-like inputs ``(B, 3, size, size)`` and data samples with boxes."""
+def fake_batch(num_images=2, size=64, seed=0, masks=False):
+    """Normalised-like inputs ``(B, 3, size, size)`` and data samples with boxes
+    (and, with ``masks``, each box's filled rectangle as its ``BitmapMasks``)."""
     g = torch.Generator().manual_seed(seed)
     inputs = torch.randn(num_images, 3, size, size, generator=g)
     samples = []
@@ -102,6 +166,11 @@ def fake_batch(num_images=2, size=64, seed=0):
         gt = InstanceData()
         gt.bboxes = torch.cat([xy, (xy + wh).clamp(max=size - 1)], dim=1)
         gt.labels = torch.randint(0, NUM_CLASSES, (3,), generator=g)
+        if masks:
+            bitmaps = np.zeros((3, size, size), dtype=np.uint8)
+            for k, (x1, y1, x2, y2) in enumerate(gt.bboxes.round().int().tolist()):
+                bitmaps[k, y1:y2 + 1, x1:x2 + 1] = 1
+            gt.masks = BitmapMasks(bitmaps, size, size)
         s.gt_instances = gt
         samples.append(s)
     return inputs, samples

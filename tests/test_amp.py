@@ -23,7 +23,7 @@ from ctkd_det.models.temperature import (BaseTemperature, FixedTemperature,
                                          RLTemperature)
 from ctkd_det.registry import MODELS
 
-from _tiny import fake_batch, tiny_kd
+from _tiny import fake_batch, tiny_cascade_rcnn, tiny_kd, tiny_kd_single
 
 BF16 = torch.bfloat16
 N, C = 48, 5   # RoIs, logit columns (4 classes + background)
@@ -243,6 +243,59 @@ def test_detector_loss_step_under_autocast(mmcv_cpu_ops_take_bf16,
     assert theta.dtype == torch.float32 and bool(theta != 0)
     cls_w = model.roi_head.bbox_head.fc_cls.weight.grad
     assert cls_w is not None and bool(torch.isfinite(cls_w).all())
+
+
+def test_cascade_stage_kd_terms_under_autocast(mmcv_cpu_ops_take_bf16):
+    """Cascade R-CNN: every stage's KD term is float32 under autocast, and is
+    exactly the stage-weighted KD of that stage's own bf16 logits (student
+    record, teacher stage ``i`` on the student's stage-``i`` RoIs), upcast."""
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_kd(student=tiny_cascade_rcnn()))
+    model.train()
+    model.temperature.lambda_ = 1.0
+    inputs, samples = fake_batch()
+    with autocast():
+        losses = model.loss(inputs, samples)
+    records = model.last_roi_records
+    assert len(records) == 3
+    weights = (1.0, 0.5, 0.25)
+    with torch.no_grad(), autocast():
+        feats = model.teacher_features(inputs)
+        teacher16 = [model.teacher_logits(inputs, r.rois, i, feats=feats)
+                     for i, r in enumerate(records)]
+    for i, (record, t16) in enumerate(zip(records, teacher16)):
+        assert record.cls_score.dtype == t16.dtype == BF16   # autocast ran
+        for key in ('loss_kd', 'kd_temp', 'kd_temp_p10', 'kd_temp_p90'):
+            assert losses[f's{i}.{key}'].dtype == torch.float32, (i, key)
+        with torch.no_grad():
+            same = model.kd_losses(record.cls_score.float(), t16.float(),
+                                   record.labels)['loss_kd'] * weights[i]
+        assert torch.equal(losses[f's{i}.loss_kd'].detach(), same), i
+        assert same.item() > 0
+    # every stage's term reaches the float32 temperature
+    sum(losses[f's{i}.loss_kd'] for i in range(3)).backward()
+    theta = model.temperature.theta.grad
+    assert theta.dtype == torch.float32 and bool(theta != 0)
+
+
+@pytest.mark.parametrize('build', [tiny_kd, tiny_kd_single],
+                         ids=['two-stage', 'single-stage'])
+def test_skipped_kd_term_is_float32_under_autocast(build):
+    """Non-finite bf16 logits skip the KD term: a float32 zero (not bf16) that
+    keeps the temperature in the graph with a zero float32 gradient."""
+    torch.manual_seed(0)
+    model = MODELS.build(build())
+    s16, t16, _, _ = bf16_inputs()
+    s16 = s16.detach().clone()
+    s16[3, 1] = float('inf')
+    with autocast():
+        kd = model.kd_losses(s16, t16)
+    assert model.kd_skipped_steps == 1
+    for key in ('loss_kd', 'kd_temp', 'kd_temp_p10', 'kd_temp_p90'):
+        assert kd[key].dtype == torch.float32 and kd[key].item() == 0.0, key
+    kd['loss_kd'].backward()
+    theta = model.temperature.theta.grad
+    assert theta.dtype == torch.float32 and not bool(theta.any())
 
 
 @pytest.mark.filterwarnings('ignore::FutureWarning',

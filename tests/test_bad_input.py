@@ -185,8 +185,8 @@ def test_nan_teacher_logits_skip_kd_and_training_continues(env, tmp_path,
     calls = []
     original = KDTwoStageDetector.teacher_logits
 
-    def nan_every_other_step(self, batch_inputs, rois):
-        out = original(self, batch_inputs, rois)
+    def nan_every_other_step(self, batch_inputs, rois, *args, **kwargs):
+        out = original(self, batch_inputs, rois, *args, **kwargs)
         calls.append(len(calls))
         return out * float('nan') if len(calls) % 2 == 1 else out
 

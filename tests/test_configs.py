@@ -1,6 +1,7 @@
 """The COCO configs in configs/ctkd: names, contents, and that every model builds
-(Faster R-CNN: KDTwoStageDetector; RetinaNet and GFL: KDSingleStageDetector);
-the shapes distillation configs: the COCO methods' settings but for their CPU changes.
+(Faster, Cascade and Mask R-CNN: KDTwoStageDetector; RetinaNet and GFL:
+KDSingleStageDetector); the shapes distillation configs: the COCO methods'
+settings but for their CPU changes.
 
 Nothing is downloaded: teacher weights are disabled (``model.teacher_ckpt=None``)
 and ``init_weights`` (ImageNet ``Pretrained`` init) is never called; both are
@@ -23,6 +24,7 @@ from mmengine.utils import get_installed_path
 
 import ctkd_det  # noqa: F401
 from ctkd_det.models.detectors.teacher import load_teacher_config
+from ctkd_det.models.utils import bbox_stages
 from mmdet.registry import MODELS
 
 from _tiny import fake_batch
@@ -30,15 +32,25 @@ from conftest import REPO
 
 CONFIG_DIR = osp.join(REPO, 'configs', 'ctkd')
 ALL_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
-CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, 'faster-rcnn_*.py')))
 MMDET_CONFIGS = osp.join(get_installed_path('mmdet'), '.mim', 'configs')
 
 NAME_RE = re.compile(
-    r'^(?P<detector>faster-rcnn)_(?P<teacher>r101|r50)-to-'
+    r'^(?P<detector>faster-rcnn|cascade-rcnn|mask-rcnn)_(?P<teacher>r101|r50)-to-'
     r'(?P<student>r18|r50|mobilenetv2)_fpn_'
     r'(?P<method>kd|ctkd-global|ctkd-instance|rlkd|dkd|ctkd-global-dkd|'
     r'ctkd-instance-dkd)_(?P<schedule>1x)_coco\.py$')
+# two-stage detectors: KDTwoStageDetector on RoI logits
+CONFIGS = [p for p in ALL_CONFIGS if NAME_RE.match(osp.basename(p))]
 PAIRINGS = {('r101', 'r18'), ('r101', 'r50'), ('r50', 'mobilenetv2')}
+# the mmdet detector of each name, its model-zoo folder, its bbox stages and
+# whether it has a mask branch
+DETECTORS = {
+    'faster-rcnn': dict(type='FasterRCNN', zoo='faster_rcnn', stages=1,
+                        mask=False),
+    'cascade-rcnn': dict(type='CascadeRCNN', zoo='cascade_rcnn', stages=3,
+                         mask=False),
+    'mask-rcnn': dict(type='MaskRCNN', zoo='mask_rcnn', stages=1, mask=True),
+}
 METHODS = {'kd': 'FixedTemperature', 'ctkd-global': 'GlobalTemperature',
            'ctkd-instance': 'InstanceTemperature', 'rlkd': 'RLTemperature',
            'dkd': 'FixedTemperature', 'ctkd-global-dkd': 'GlobalTemperature',
@@ -85,6 +97,24 @@ DENSE_LOSS = dict(type='SigmoidKDLoss', loss_weight=1.0,
 
 def _name(path):
     return NAME_RE.match(osp.basename(path))
+
+
+def _expected_configs():
+    """(detector, teacher, student, method) of every config configs/ctkd must
+    hold: Faster R-CNN for every pairing and method; Cascade R-CNN R101 -> R50
+    with KD and both CTKDs; Mask R-CNN R101 -> R50 with CTKD global."""
+    faster = {('faster-rcnn', t, s, m) for t, s in PAIRINGS for m in METHODS}
+    cascade = {('cascade-rcnn', 'r101', 'r50', m)
+               for m in ('kd', 'ctkd-global', 'ctkd-instance')}
+    return faster | cascade | {('mask-rcnn', 'r101', 'r50', 'ctkd-global')}
+
+
+def _cfg_stage_classes(roi_head):
+    """``num_classes`` of every bbox stage of an RoI head config (a list of
+    bbox heads in a cascade)."""
+    heads = roi_head.bbox_head
+    return [h.num_classes for h in heads] if isinstance(heads, list) \
+        else [heads.num_classes]
 
 
 def _ids(paths):
@@ -148,9 +178,9 @@ def test_config_set_is_complete():
            if not (NAME_RE.match(n) or DENSE_NAME_RE.match(n))]
     assert not bad, f'names not matching {NAME_RE.pattern} or ' \
         f'{DENSE_NAME_RE.pattern}: {bad}'
-    found = {(m['teacher'], m['student'], m['method'])
+    found = {(m['detector'], m['teacher'], m['student'], m['method'])
              for m in map(_name, CONFIGS)}
-    expected = {(t, s, m) for t, s in PAIRINGS for m in METHODS}
+    expected = _expected_configs()
     assert found == expected, (sorted(expected - found), sorted(found - expected))
     dense = {(m['detector'], m['teacher'], m['student'], m['method'])
              for m in (DENSE_NAME_RE.match(osp.basename(p))
@@ -232,16 +262,30 @@ def test_config_contents(path):
     assert isinstance(mmdet_cfg, str) and mmdet_cfg.startswith('mmdet::')
     assert osp.isfile(_mmdet_path(mmdet_cfg)), mmdet_cfg
     teacher = load_teacher_config(model.teacher_config)
-    assert teacher.type == 'FasterRCNN'
+    detector = DETECTORS[name['detector']]
+    assert teacher.type == detector['type']
     assert teacher.backbone.depth == RESNET_DEPTH[name['teacher']]
-    assert teacher.roi_head.bbox_head.num_classes == NUM_CLASSES
-    assert model.roi_head.bbox_head.num_classes == NUM_CLASSES
+    stages = [NUM_CLASSES] * detector['stages']
+    assert _cfg_stage_classes(teacher.roi_head) == stages
+    assert _cfg_stage_classes(model.roi_head) == stages
+    assert model.get('kd_stages') is None  # every stage distilled
+    if detector['stages'] > 1:
+        for m in (model, teacher):
+            assert m.roi_head.type == 'CascadeRoIHead'
+            assert m.roi_head.num_stages == detector['stages']
+    assert ('mask_head' in model.roi_head) == detector['mask']
+    assert ('mask_head' in teacher.roi_head) == detector['mask']
+    if detector['mask']:  # instance masks loaded and evaluated
+        assert cfg.val_evaluator.metric == ['bbox', 'segm']
+        assert any(t.get('with_mask') for t in
+                   cfg.train_dataloader.dataset.pipeline)
 
     # teacher checkpoint: the model zoo's https URL for exactly that config
     url = model.teacher_ckpt
     assert urlparse(url).scheme == 'https' and url.endswith('.pth'), url
     zoo_key = 'configs/' + mmdet_cfg.split('::', 1)[1]
-    assert _model_zoo_weights()[zoo_key] == url
+    assert zoo_key.startswith(f'configs/{detector["zoo"]}/')
+    assert _model_zoo_weights(detector['zoo'])[zoo_key] == url
     # ... and it can be overridden from the command line
     cfg.merge_from_dict({'model.teacher_ckpt': '/ckpts/teacher.pth'})
     assert cfg.model.teacher_ckpt == '/ckpts/teacher.pth'
@@ -254,10 +298,16 @@ def test_config_builds(path):
     cfg.model.teacher_ckpt = None  # no download
     model = MODELS.build(cfg.model)
 
-    # 81 logits on both sides (80 COCO classes + background)
+    # 81 logits on both sides (80 COCO classes + background), in every stage
+    detector = DETECTORS[name['detector']]
+    assert model.kd_stages == list(range(detector['stages']))
     for det in (model, model.teacher):
-        assert det.roi_head.bbox_head.num_classes == NUM_CLASSES
-        assert det.roi_head.bbox_head.fc_cls.out_features == NUM_CLASSES + 1
+        heads = bbox_stages(det.roi_head)
+        assert len(heads) == detector['stages']
+        for _, head in heads:
+            assert head.num_classes == NUM_CLASSES
+            assert head.fc_cls.out_features == NUM_CLASSES + 1
+        assert det.roi_head.with_mask == detector['mask']
     assert type(model.temperature).__name__ == METHODS[name['method']]
     assert type(model.teacher.backbone).__name__ == 'ResNet'
     assert model.teacher.backbone.depth == RESNET_DEPTH[name['teacher']]
@@ -297,14 +347,22 @@ def test_config_builds(path):
                    if i not in temp_params)
 
 
-@pytest.mark.parametrize('method', sorted(SHAPES_CPU_CHANGES))
-def test_shapes_configs_are_the_coco_methods_with_cpu_changes(method):
+# (detector, COCO pairing) of the shapes distillation configs
+SHAPES_CONFIGS = [('faster-rcnn', 'r101-to-r18', m)
+                  for m in sorted(SHAPES_CPU_CHANGES)] + \
+    [('cascade-rcnn', 'r101-to-r50', 'ctkd-global')]
+
+
+@pytest.mark.parametrize('detector,coco_pairing,method', SHAPES_CONFIGS,
+                         ids=[f'{d}-{m}' for d, _, m in SHAPES_CONFIGS])
+def test_shapes_configs_are_the_coco_methods_with_cpu_changes(
+        detector, coco_pairing, method):
     """The shapes configs inherit the COCO configs' method fragments and KD
     settings: they may differ only by the listed CPU changes."""
     coco = Config.fromfile(osp.join(
-        CONFIG_DIR, f'faster-rcnn_r101-to-r18_fpn_{method}_1x_coco.py'))
+        CONFIG_DIR, f'{detector}_{coco_pairing}_fpn_{method}_1x_coco.py'))
     shapes = Config.fromfile(osp.join(
-        SHAPES_DIR, f'faster-rcnn_r50-to-r18_fpn_{method}_cpu_shapes.py'))
+        SHAPES_DIR, f'{detector}_r50-to-r18_fpn_{method}_cpu_shapes.py'))
     expected = SHAPES_CPU_CHANGES[method]
 
     assert _changes(coco.model.temperature, shapes.model.temperature) == \
@@ -323,10 +381,17 @@ def test_shapes_configs_are_the_coco_methods_with_cpu_changes(method):
     for key in ('distill_data_check', 'rng_state'):
         assert shapes.default_hooks[key] == coco.default_hooks[key], key
     assert shapes.custom_imports == coco.custom_imports
-    # ... on the shapes student and teacher
-    assert shapes.model.roi_head.bbox_head.num_classes == 4
+    # ... on the shapes student and teacher, of the COCO config's stages
+    assert _cfg_stage_classes(shapes.model.roi_head) == \
+        [4] * DETECTORS[detector]['stages']
+    assert shapes.model.roi_head.type == coco.model.roi_head.type
+    assert shapes.model.get('kd_stages') == coco.model.get('kd_stages')
     assert shapes.model.teacher_config == osp.join(
-        SHAPES_DIR, 'faster-rcnn_r50_fpn_shapes.py')
+        SHAPES_DIR, f'{detector}_r50_fpn_shapes.py')
+    teacher = load_teacher_config(shapes.model.teacher_config)
+    assert teacher.type == DETECTORS[detector]['type']
+    assert _cfg_stage_classes(teacher.roi_head) == \
+        [4] * DETECTORS[detector]['stages']
 
 
 # -- one-stage (dense) detectors ------------------------------------------------

@@ -1,7 +1,10 @@
 """Student export (ctkd_det.apis.export; CLI tools/export_student.py) end to end:
 a short CTKD run on tiny shapes data, export through the CLI, then mmengine's
 Runner (``runner.test()``) and mmdet's ``DetInferencer`` use the exported student
-in a python process in which ``ctkd_det`` cannot be imported."""
+in a python process in which ``ctkd_det`` cannot be imported. And the student's
+mmdet class, inferred from its heads (tiny and COCO configs) or given.
+(Cascade R-CNN and RetinaNet runs are exported without ``student_type`` in
+test_cascade_mask.py and test_kd_single_stage.py.)"""
 import json
 import os
 import os.path as osp
@@ -16,10 +19,14 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from ctkd_det.apis import last_checkpoint, read_scalars
-from ctkd_det.apis.export import export
+from ctkd_det.apis.export import export, infer_student_type, student_config
 from ctkd_det.datasets import SHAPES_CLASSES
+from ctkd_det.models.detectors.teacher import load_teacher_config
 
 from _kd_runs import tiny_ctkd_cfg
+from _tiny import (tiny_atss, tiny_cascade_rcnn, tiny_faster_rcnn, tiny_fcos,
+                   tiny_gfl, tiny_kd, tiny_kd_single, tiny_mask_rcnn,
+                   tiny_retinanet)
 from conftest import REPO, TOOLS, free_port, run_python, run_tool, tool_env
 
 pytestmark = pytest.mark.usefixtures('one_torch_thread')
@@ -217,3 +224,71 @@ def test_export_of_a_wrapped_model_checkpoint(exported, tmp_path):
                            map_location='cpu', weights_only=True)['state_dict']
     assert list(saved) == list(reference)
     assert all(torch.equal(saved[k], reference[k]) for k in saved)
+
+
+# -- the student's mmdet class --------------------------------------------------
+TWO_STAGE = [tiny_faster_rcnn, tiny_cascade_rcnn, tiny_mask_rcnn]
+ONE_STAGE = [tiny_retinanet, tiny_fcos, tiny_atss, tiny_gfl]
+
+
+def _kd_config(model):
+    return Config(dict(model=model, custom_imports=dict(
+        imports=['ctkd_det'], allow_failed_imports=False)))
+
+
+@pytest.mark.parametrize('tiny', TWO_STAGE + ONE_STAGE,
+                         ids=[t.__name__[5:] for t in TWO_STAGE + ONE_STAGE])
+def test_student_type_is_inferred_from_its_heads(tiny):
+    """Without student_type, the distillation detector becomes the mmdet
+    class of the student's own (plain) model dict; student_type overrides."""
+    plain = tiny()
+    kd = (tiny_kd if tiny in TWO_STAGE else tiny_kd_single)(student=tiny())
+    cfg = student_config(_kd_config(kd))
+    assert cfg.model.type == plain['type']
+    assert {k: v for k, v in cfg.model.items() if k != 'type'} == \
+        {k: v for k, v in plain.items() if k != 'type'}
+    assert student_config(_kd_config(kd), 'Custom').model.type == 'Custom'
+
+
+@pytest.mark.parametrize('name,expected', [
+    ('faster-rcnn_r101-to-r50_fpn_kd_1x_coco.py', 'FasterRCNN'),
+    ('cascade-rcnn_r101-to-r50_fpn_kd_1x_coco.py', 'CascadeRCNN'),
+    ('mask-rcnn_r101-to-r50_fpn_ctkd-global_1x_coco.py', 'MaskRCNN'),
+    ('retinanet_r101-to-r50_fpn_kd_1x_coco.py', 'RetinaNet'),
+    ('gfl_r101-to-r18_fpn_kd_1x_coco.py', 'GFL')])
+def test_coco_config_students_export_as_their_mmdet_detector(name, expected):
+    """The COCO configs' students (mmdet's zoo configs) export as the zoo
+    detector, the class of their teacher too."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'ctkd', name))
+    assert load_teacher_config(cfg.model.teacher_config).type == expected
+    assert student_config(cfg).model.type == expected
+
+
+def test_student_type_of_unknown_heads_must_be_given(tmp_path):
+    sparse = tiny_kd()
+    sparse['roi_head']['type'] = 'SparseRoIHead'
+    with pytest.raises(ValueError, match=r'roi_head SparseRoIHead.*'
+                                         r'CascadeRoIHead -> CascadeRCNN.*'
+                                         r'--student-type'):
+        infer_student_type(sparse)
+    yolo = tiny_kd_single()
+    yolo['bbox_head']['type'] = 'mmdet.YOLOXHead'
+    with pytest.raises(ValueError, match=r'bbox_head YOLOXHead.*'
+                                         r'GFLHead -> GFL.*--student-type'):
+        infer_student_type(yolo)
+    assert infer_student_type(dict(type='KDSingleStageDetector', bbox_head=dict(
+        type='mmdet.GFLHead'))) == 'GFL'   # registry scope ignored
+    with pytest.raises(ValueError, match='neither roi_head nor bbox_head'):
+        infer_student_type(dict(type='KDTwoStageDetector'))
+
+    # the CLI: a clear message and a non-zero exit, nothing written
+    cfg_path = str(tmp_path / 'kd.py')
+    _kd_config(sparse).dump(cfg_path)
+    ckpt = str(tmp_path / 'kd.pth')
+    torch.save(dict(state_dict={'x': torch.zeros(1)}), ckpt)
+    out = tmp_path / 'out'
+    proc = run_tool('export_student', ckpt, out, '--config', cfg_path)
+    assert proc.returncode == 1
+    assert 'export_student: cannot infer the plain mmdet detector' in \
+        proc.stderr and '--student-type' in proc.stderr
+    assert 'Traceback' not in proc.stderr and not out.exists()

@@ -11,7 +11,8 @@ from ctkd_det.models import KDTwoStageDetector
 from ctkd_det.models.recorders import RoIRecorder
 from mmdet.registry import MODELS
 
-from _tiny import NUM_CLASSES, fake_batch, tiny_faster_rcnn, tiny_kd
+from _tiny import (NUM_CLASSES, fake_batch, tiny_cascade_rcnn, tiny_faster_rcnn,
+                   tiny_kd, tiny_mask_rcnn)
 from conftest import run_python
 
 
@@ -56,9 +57,9 @@ def test_teacher_scores_exactly_the_students_sampled_rois():
     seen = {}
     orig = model.teacher_logits
 
-    def spy(batch_inputs, rois):
+    def spy(batch_inputs, rois, *args, **kwargs):
         seen['rois'] = rois
-        return orig(batch_inputs, rois)
+        return orig(batch_inputs, rois, *args, **kwargs)
 
     model.teacher_logits = spy
     captured = {}
@@ -190,7 +191,38 @@ def test_bad_configs_fail_with_clear_errors(tmp_path):
         _build(temperature=dict(type='Nope'))
     with pytest.raises(FileNotFoundError, match='could not be resolved'):
         _build(teacher='mmdet::faster_rcnn/no-such-config.py')
+    # RoI classifiers are softmax ones: a sigmoid KD loss is refused at build
+    with pytest.raises(ValueError, match=r'softmax KD loss .*SigmoidKDLoss '
+                                         r'\(sigmoid\)'):
+        _build(distill_loss=dict(type='SigmoidKDLoss'))
     assert isinstance(_build(), KDTwoStageDetector)
+
+
+@pytest.mark.parametrize('tiny', [tiny_faster_rcnn, tiny_cascade_rcnn,
+                                  tiny_mask_rcnn])
+def test_building_the_teacher_keeps_the_students_random_numbers(tiny):
+    """init_distillation builds the teacher and the temperature module in a
+    forked RNG: with the same seed, the distilled student gets the plain
+    student's initial weights and leaves the global RNG where the plain build
+    does (a bigger teacher makes no difference)."""
+    def build(cfg):
+        torch.manual_seed(0)
+        model = MODELS.build(cfg)
+        state = torch.get_rng_state()
+        model.init_weights()
+        return model, state
+
+    plain, plain_rng = build(tiny())
+    teacher = tiny(base_channels=16)  # more random numbers than the student
+    kd, kd_rng = build(tiny_kd(student=tiny(), teacher=teacher,
+                                temperature=dict(type='InstanceTemperature',
+                                                 num_classes=NUM_CLASSES + 1)))
+    assert kd.teacher.backbone.base_channels == 16
+    kd_state = _student_state(kd)
+    assert kd_state.keys() == plain.state_dict().keys()
+    for k, v in plain.state_dict().items():
+        assert torch.equal(kd_state[k], v), k
+    assert torch.equal(kd_rng, plain_rng)
 
 
 def test_teacher_config_from_mmdet_package_path():

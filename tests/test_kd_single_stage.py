@@ -525,13 +525,13 @@ def test_checkpoint_holds_the_student_and_loads_into_plain_retinanet(ctkd_run):
 
 
 def test_exported_student_evaluates_with_tools_test(ctkd_run, tiny_shapes):
-    """Export (student_type RetinaNet), then tools/test.py on the exported
-    config and weights: the run's own last validation, and per image the
+    """Export (the class inferred: RetinaNet), then tools/test.py on the
+    exported config and weights: the run's own last validation, and per image the
     predictions of the distilled model."""
     out = str(ctkd_run['tmp'] / 'exported')
-    info = export(last_checkpoint(ctkd_run['work']), out,
-                  student_type='RetinaNet')
+    info = export(last_checkpoint(ctkd_run['work']), out)
     assert info['dropped'] == ['temperature.theta']
+    assert info['student_type'] == 'RetinaNet'
     exported = Config.fromfile(info['config'], import_custom_modules=False)
     assert exported.model.type == 'RetinaNet' and 'teacher_config' not in \
         exported.model

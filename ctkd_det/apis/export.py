@@ -8,10 +8,12 @@
   names, the source checkpoint, epoch/iter), so ``torch.load(weights_only=True)``
   and mmengine's loader read it without ctkd_det;
 * ``out_dir/student_config.py``: the training config turned into a plain mmdet
-  config (:func:`student_config`): ``model.type`` ``FasterRCNN`` (``student_type``),
-  without ``teacher_config``/``teacher_ckpt``/``temperature``/``distill_loss``/
-  ``eval_teacher``, without ctkd_det's hooks and ``custom_imports``; ctkd_det's
-  datasets become ``CocoDataset`` with their ``metainfo``.
+  config (:func:`student_config`): ``model.type`` the student's mmdet detector
+  (``student_type``; by default inferred from the student's heads,
+  :func:`infer_student_type`), without ``teacher_config``/``teacher_ckpt``/
+  ``temperature``/``distill_loss``/``eval_teacher``/``kd_stages``, without ctkd_det's hooks and
+  ``custom_imports``; ctkd_det's datasets become ``CocoDataset`` with their
+  ``metainfo``.
 
 The config is the one mmengine stored in the checkpoint (``meta['cfg']``) unless
 ``config`` is given. With ``verify`` both files are checked: the config must not
@@ -22,10 +24,12 @@ import copy
 import os
 import os.path as osp
 from collections import OrderedDict
+from typing import Optional
 
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmdet.datasets import CocoDataset
@@ -33,9 +37,16 @@ from mmdet.registry import DATASETS, HOOKS, MODELS
 
 # KDTwoStageDetector's arguments that a plain two-stage detector does not take
 KD_MODEL_KEYS = ('teacher_config', 'teacher_ckpt', 'temperature', 'distill_loss',
-                 'eval_teacher')
+                 'eval_teacher', 'kd_stages')
 # state-dict prefixes that are not the student's
 NON_STUDENT_PREFIXES = ('temperature.', 'teacher.', 'distill_loss.')
+# The plain mmdet detector of a distilled student, by the type of its RoI head
+# (two-stage; a StandardRoIHead with a mask_head is MaskRCNN's) or of its dense
+# bbox_head (one-stage). mmdet's Cascade Mask R-CNN is a CascadeRCNN too.
+ROI_HEAD_DETECTORS = {'StandardRoIHead': 'FasterRCNN',
+                      'CascadeRoIHead': 'CascadeRCNN'}
+DENSE_HEAD_DETECTORS = {'RetinaHead': 'RetinaNet', 'FCOSHead': 'FCOS',
+                        'ATSSHead': 'ATSS', 'GFLHead': 'GFL'}
 
 
 def ctkd_types() -> set:
@@ -100,15 +111,56 @@ def _plain_datasets(obj, types):
             _plain_datasets(v, types)
 
 
-def student_config(cfg: Config, student_type: str = 'FasterRCNN') -> Config:
-    """A plain mmdet config of the student of a distillation config."""
+def _type_name(part) -> str:
+    """A config dict's ``type`` without a registry scope (``mmdet.X`` -> ``X``)."""
+    name = part.get('type') if isinstance(part, dict) else None
+    return name.split('.')[-1] if isinstance(name, str) else repr(name)
+
+
+def infer_student_type(model: dict) -> str:
+    """The plain mmdet detector class of a distillation config's student
+    ``model`` (a ``KDTwoStageDetector`` / ``KDSingleStageDetector`` dict), from
+    its heads: ``roi_head`` ``CascadeRoIHead`` -> ``CascadeRCNN``,
+    ``StandardRoIHead`` -> ``MaskRCNN`` with a ``mask_head``, else
+    ``FasterRCNN``; without ``roi_head``, ``bbox_head`` ``RetinaHead`` /
+    ``FCOSHead`` / ``ATSSHead`` / ``GFLHead`` -> ``RetinaNet`` / ``FCOS`` /
+    ``ATSS`` / ``GFL``. ``ValueError`` for anything else: the caller must
+    name the class (``student_type``, ``--student-type``)."""
+    roi_head = model.get('roi_head')
+    if roi_head:
+        head = _type_name(roi_head)
+        if head == 'StandardRoIHead' and roi_head.get('mask_head'):
+            return 'MaskRCNN'
+        if head in ROI_HEAD_DETECTORS:
+            return ROI_HEAD_DETECTORS[head]
+        what, known = f'roi_head {head}', ROI_HEAD_DETECTORS
+    elif model.get('bbox_head'):
+        head = _type_name(model['bbox_head'])
+        if head in DENSE_HEAD_DETECTORS:
+            return DENSE_HEAD_DETECTORS[head]
+        what, known = f'bbox_head {head}', DENSE_HEAD_DETECTORS
+    else:
+        what, known = 'neither roi_head nor bbox_head', \
+            {**ROI_HEAD_DETECTORS, **DENSE_HEAD_DETECTORS}
+    table = ', '.join(f'{h} -> {d}' for h, d in known.items())
+    raise ValueError(
+        f'cannot infer the plain mmdet detector of the student of '
+        f'{_type_name(model)} ({what}; known: {table}): give it with '
+        '--student-type (export(..., student_type=...)), e.g. '
+        '--student-type FasterRCNN')
+
+
+def student_config(cfg: Config, student_type: Optional[str] = None) -> Config:
+    """A plain mmdet config of the student of a distillation config; the
+    distillation detector becomes ``student_type`` (default: inferred,
+    :func:`infer_student_type`)."""
     types = ctkd_types()
     d = copy.deepcopy(cfg.to_dict())
     _plain_datasets(d, types)
     _mmdet_scope(d)
     model = d['model']
     if model.get('type') in types:
-        model['type'] = student_type
+        model['type'] = student_type or infer_student_type(model)
     for key in KD_MODEL_KEYS:
         model.pop(key, None)
 
@@ -212,22 +264,28 @@ def export_meta(meta: dict, ckpt_path: str) -> dict:
 
 def verify_export(cfg_path: str, ckpt_path: str) -> None:
     """The written config names no ctkd_det module and the written weights load
-    (``weights_only``) strictly into the model it builds."""
+    (``weights_only``) strictly into the model it builds (in the config's
+    ``default_scope``, as mmdet's tools build it: a config that does not
+    inherit mmdet's own files names mmdet's types without ``_scope_``)."""
     reloaded = Config.fromfile(cfg_path)
     leftovers = _find_ctkd(reloaded.to_dict(), ctkd_types())
     if leftovers:
         raise RuntimeError(f'{cfg_path} still refers to ctkd_det at: '
                            f'{leftovers}')
     saved = torch.load(ckpt_path, map_location='cpu', weights_only=True)
-    model = MODELS.build(reloaded.model)
+    with DefaultScope.overwrite_default_scope(
+            reloaded.get('default_scope', 'mmdet')):
+        model = MODELS.build(reloaded.model)
     model.load_state_dict(saved['state_dict'], strict=True)
 
 
 def export(ckpt_path: str, out_dir: str, config: str = None,
-           student_type: str = 'FasterRCNN', verify: bool = True) -> dict:
+           student_type: Optional[str] = None, verify: bool = True) -> dict:
     """Write ``out_dir/student_config.py`` and ``out_dir/student.pth`` (see the
-    module docstring). Returns their paths, the dropped state-dict keys and the
-    number of exported tensors."""
+    module docstring); ``student_type``: the student's mmdet detector class,
+    ``None``: inferred (:func:`infer_student_type`). Returns their paths, the
+    student's class, the dropped state-dict keys and the number of exported
+    tensors."""
     state_dict, meta, cfg = load_training_checkpoint(ckpt_path, config)
     student_cfg = student_config(cfg, student_type)
     weights = student_state_dict(state_dict)
@@ -244,5 +302,6 @@ def export(ckpt_path: str, out_dir: str, config: str = None,
                ckpt_out)
     if verify:
         verify_export(cfg_path, ckpt_out)
-    return dict(config=cfg_path, checkpoint=ckpt_out, dropped=dropped,
+    return dict(config=cfg_path, checkpoint=ckpt_out,
+                student_type=student_cfg.model.type, dropped=dropped,
                 num_tensors=len(weights))

@@ -7,6 +7,7 @@ from torch import Tensor
 
 from ctkd_det.models.detectors import KDTwoStageDetector
 from ctkd_det.models.recorders import RoIRecord
+from ctkd_det.models.utils.roi_stages import bbox_stages
 from ctkd_det.registry import MODELS
 
 
@@ -26,5 +27,6 @@ class HeadKDTwoStageDetector(KDTwoStageDetector):
     bbox-head forward; checkpoints hold :class:`KDTwoStageDetector`'s keys.
     """
 
-    def student_kd_logits(self, record: RoIRecord) -> Tensor:
-        return self.roi_head.bbox_head(record.bbox_feats.detach())[0]
+    def student_kd_logits(self, record: RoIRecord, stage: int = 0) -> Tensor:
+        bbox_head = bbox_stages(self.roi_head)[stage][1]
+        return bbox_head(record.bbox_feats.detach())[0]

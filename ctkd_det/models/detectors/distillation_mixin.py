@@ -28,7 +28,8 @@ class DistillationMixin:
       trains (:meth:`train`, with ``eval_teacher``);
     * :meth:`kd_losses` gives ``loss_kd`` on ``(R, C)`` student / teacher logit
       rows, with the temperatures it used logged as ``kd_temp`` (mean),
-      ``kd_temp_p10`` / ``kd_temp_p90``; non-finite logits skip the term.
+      ``kd_temp_p10`` / ``kd_temp_p90``; non-finite logits skip the term
+      (:meth:`zero_kd`, float32 like every KD term).
     """
 
     # -- building -------------------------------------------------------------
@@ -84,6 +85,18 @@ class DistillationMixin:
         return self
 
     # -- the KD term ----------------------------------------------------------
+    def zero_kd(self, ref: Tensor) -> dict:
+        """A zero KD term and zero temperature logs (float32 scalars on
+        ``ref``'s device, whatever ``ref``'s dtype: under autocast the logits
+        may be bf16 / fp16, the KD term never is) for a step without one. The
+        term keeps the temperature parameters in the graph (zero gradient):
+        under DDP a rank that skips must still join the gradient all-reduce."""
+        zero = ref.new_zeros((), dtype=torch.float32)
+        loss = zero + sum((0. * p.float().sum() for p in
+                           self.temperature.parameters()), zero)
+        return dict(loss_kd=loss, kd_temp=zero, kd_temp_p10=zero,
+                    kd_temp_p90=zero)
+
     def kd_losses(self, student_logits: Tensor, teacher_logits: Tensor,
                   labels: Optional[Tensor] = None) -> dict:
         """``loss_kd`` on logit rows ``(R, C)`` plus the temperatures used
@@ -97,13 +110,7 @@ class DistillationMixin:
             MMLogger.get_current_instance().warning(
                 f'{type(self).__name__}: non-finite logits, KD term skipped '
                 f'({self.kd_skipped_steps} step(s) so far)')
-            zero = student_logits.new_zeros(())
-            # keep the temperature parameters in the graph (zero gradient): under
-            # DDP a rank that skips must still join the gradient all-reduce
-            loss = zero + sum((0. * p.sum() for p in
-                               self.temperature.parameters()), zero)
-            return dict(loss_kd=loss, kd_temp=zero, kd_temp_p10=zero,
-                        kd_temp_p90=zero)
+            return self.zero_kd(student_logits)
         temp = self.temperature(teacher_logits, student_logits)
         loss = self.distill_loss(student_logits, teacher_logits, temp,
                                  labels=labels)

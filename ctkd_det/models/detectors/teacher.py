@@ -2,7 +2,7 @@
 the conversion of the student's normalised inputs to the teacher's."""
 import os.path as osp
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -13,6 +13,7 @@ from torch import Tensor
 
 from mmdet.utils import ConfigType
 
+from ctkd_det.models.utils.roi_stages import stage_classes
 from ctkd_det.registry import MODELS
 
 __all__ = ['load_teacher_config', 'check_teacher_ckpt', 'load_teacher_weights',
@@ -102,19 +103,36 @@ def build_teacher(model_cfg: ConfigType, ckpt: Optional[str] = None,
     return teacher
 
 
-def check_two_stage_teacher(teacher: nn.Module, num_classes: int) -> None:
+def check_two_stage_teacher(teacher: nn.Module,
+                            num_classes: Union[int, Sequence[int]]) -> None:
     """A teacher for RoI-logit distillation: a two-stage detector with a bbox RoI
-    head of ``num_classes`` classes (the student's)."""
+    head of the student's bbox stages and classes. ``num_classes``: the
+    student's ``num_classes`` of every bbox stage (one per cascade stage; an
+    int: a single-stage head). Teacher and student must have the same number
+    of stages (the teacher's stage ``i`` scores the student's stage ``i`` RoIs)
+    and the same ``num_classes`` in each."""
     if not (getattr(teacher, 'with_roi_head', False)
             and teacher.roi_head.with_bbox):
         raise ValueError(
             'the teacher must be a two-stage detector with a bbox RoI head, '
             f'got {type(teacher).__name__}')
-    t_cls = teacher.roi_head.bbox_head.num_classes
-    if num_classes != t_cls:
+    student = [num_classes] if isinstance(num_classes, int) \
+        else list(num_classes)
+    t_classes = stage_classes(teacher.roi_head)
+    if len(t_classes) != len(student):
         raise ValueError(
-            f'teacher and student class counts differ: teacher num_classes='
-            f'{t_cls}, student num_classes={num_classes}')
+            f'teacher and student stage counts differ: the teacher\'s '
+            f'{type(teacher.roi_head).__name__} has {len(t_classes)} bbox '
+            f'stage(s), the student\'s {len(student)}; stage i of the teacher '
+            'scores the RoIs of stage i of the student, so both must have the '
+            'same number of stages (e.g. a Cascade R-CNN teacher for a Cascade '
+            'R-CNN student with the same num_stages)')
+    for stage, (t_cls, s_cls) in enumerate(zip(t_classes, student)):
+        if t_cls != s_cls:
+            where = f' at stage {stage}' if len(student) > 1 else ''
+            raise ValueError(
+                f'teacher and student class counts differ{where}: teacher '
+                f'num_classes={t_cls}, student num_classes={s_cls}')
 
 
 def teacher_input_converter(

@@ -15,12 +15,16 @@ of mmrazor's recorders), without changing what it computes:
   of every positive RoI with its assigned ground truth (0 for negatives).
 
 All in the RoI head's order (per image: positives, then negatives), first call
-of each only. Hooks and the wrapper exist only inside :meth:`RoIRecorder.record`
-and are removed on exit, whatever happens.
+of each only. A cascade RoI head (``CascadeRoIHead``: one extractor and bbox
+head per stage) gets one :class:`RoIRecord` per stage
+(:meth:`RoIRecorder.record_stages`); a single-stage head (``StandardRoIHead``)
+is the one-stage case (:meth:`RoIRecorder.record` yields its record). Hooks and
+wrappers exist only inside these contexts and are removed on exit, whatever
+happens.
 """
 import functools
 import inspect
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
 from typing import Iterator, List, Optional
 
@@ -28,6 +32,8 @@ import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger
 from torch import Tensor
+
+from ctkd_det.models.utils.roi_stages import bbox_stages, is_multi_stage
 
 __all__ = ['RoIRecord', 'RoIRecorder', 'sampled_roi_ious']
 
@@ -55,6 +61,19 @@ class RoIRecord:
         return RoIRecord(**{k: None if v is None else v.detach()
                             for k, v in values.items()})
 
+    @staticmethod
+    def cat(records: List['RoIRecord']) -> 'RoIRecord':
+        """The rows of ``records`` one after the other (a field is ``None``
+        if it is ``None`` in any of them); one record is returned as it is."""
+        if len(records) == 1:
+            return records[0]
+        values = {}
+        for f in fields(RoIRecord):
+            parts = [getattr(r, f.name) for r in records]
+            values[f.name] = None if not parts or any(
+                p is None for p in parts) else torch.cat(parts)
+        return RoIRecord(**values)
+
 
 @torch.no_grad()
 def sampled_roi_ious(sampling_results: List) -> Tensor:
@@ -75,13 +94,19 @@ def sampled_roi_ious(sampling_results: List) -> Tensor:
 
 class RoIRecorder:
     """Records an RoI head's sampled RoIs, their class scores, RoI features and
-    training targets during one ``loss`` call::
+    training targets during one ``loss`` call, one :class:`RoIRecord` per bbox
+    stage::
 
-        with recorder.record(detector.roi_head) as record:
-            losses = detector.loss(...)   # fills `record` (a RoIRecord)
+        with recorder.record_stages(detector.roi_head) as records:
+            losses = detector.loss(...)   # fills records[i] for stage i
 
-    Needs a bbox RoI head (``bbox_roi_extractor`` and ``bbox_head``); without a
-    ``bbox_head.loss_and_target`` the targets stay ``None`` (with a warning).
+        with recorder.record(detector.roi_head) as record:  # single stage
+            losses = detector.loss(...)
+
+    Needs a bbox RoI head (``bbox_roi_extractor`` and ``bbox_head``, or one of
+    each per stage in a cascade); without a ``bbox_head.loss_and_target`` the
+    targets stay ``None`` (with a warning). A stage that does not run (a cascade
+    stops early when a stage has no RoIs) keeps an empty record.
     """
 
     TARGET_METHOD = 'loss_and_target'
@@ -96,8 +121,31 @@ class RoIRecorder:
 
     @contextmanager
     def record(self, roi_head: nn.Module) -> Iterator[RoIRecord]:
+        """The record of a single-stage RoI head (see :meth:`record_stages`)."""
+        if is_multi_stage(roi_head):
+            raise ValueError(
+                f'{type(roi_head).__name__} has several bbox stages: record it '
+                'with RoIRecorder.record_stages (one RoIRecord per stage)')
+        with self.record_stages(roi_head) as records:
+            yield records[0]
+
+    @contextmanager
+    def record_stages(self, roi_head: nn.Module) -> Iterator[List[RoIRecord]]:
+        """One :class:`RoIRecord` per bbox stage of ``roi_head``, filled while
+        the context is open."""
+        records = []
+        with ExitStack() as stack:
+            for extractor, bbox_head in bbox_stages(roi_head):
+                records.append(stack.enter_context(
+                    self._record_stage(extractor, bbox_head)))
+            yield records
+
+    @contextmanager
+    def _record_stage(self, bbox_roi_extractor: nn.Module,
+                      bbox_head: nn.Module) -> Iterator[RoIRecord]:
+        """Hooks on one stage's RoI extractor and bbox head, and the wrapper of
+        its ``loss_and_target``, for the context's duration."""
         record = RoIRecord()
-        bbox_head = roi_head.bbox_head
 
         def rois_hook(module, args):
             if record.rois is None:
@@ -109,7 +157,7 @@ class RoIRecorder:
                 record.cls_score = output[0]
 
         handles = [
-            roi_head.bbox_roi_extractor.register_forward_pre_hook(rois_hook),
+            bbox_roi_extractor.register_forward_pre_hook(rois_hook),
             bbox_head.register_forward_hook(head_hook)
         ]
         name = self.TARGET_METHOD
