@@ -1,7 +1,7 @@
 # Pairing on the glyphs set: R50-FPN(128) teacher -> R18-FPN(64) student (the
 # configs/glyphs models), turned into a KDTwoStageDetector. The teacher checkpoint
 # comes from training configs/glyphs/faster-rcnn_r50_fpn_glyphs.py (the glyphs
-# table trains it in work_dirs/glyphs_experiment/teacher; or pass
+# table trains it in work_dirs/glyphs/teacher; or pass
 # --cfg-options model.teacher_ckpt=...).
 #
 # Not trainable by itself: a method fragment (configs/_base_/methods/) adds the
@@ -17,7 +17,7 @@ num_logits = 30
 model = dict(
     _base_.kd_model,
     teacher_config='{{ fileDirname }}/../faster-rcnn_r50_fpn_glyphs.py',
-    teacher_ckpt='work_dirs/glyphs_experiment/teacher/epoch_12.pth')
+    teacher_ckpt='work_dirs/glyphs/teacher/epoch_12.pth')
 
 # no decay on the temperature; ctkd_det's run-time checks (see kd_two_stage.py)
 optim_wrapper = dict(
