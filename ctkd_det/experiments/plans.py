@@ -129,10 +129,11 @@ BENCHMARKS: Dict[str, Benchmark] = {
         title='Glyphs: KD vs CTKD (R50-FPN teacher -> R18-FPN student)',
         table_dir=osp.join(GLYPHS, 'table'),
         methods=('none', 'kd-t1', 'kd-t4', 'kd-fgbg', 'dkd', 'ctkd-global',
-                 'ctkd-instance', 'ctkd-global-dkd', 'ctkd-instance-dkd'),
+                 'ctkd-instance', 'ctkd-global-dkd', 'ctkd-instance-dkd',
+                 'rlkd-dkd'),
         splits=('train', 'dev', 'val'), generate=_generate_glyphs,
         set_eval_split=set_glyphs_eval_split, data_root='data/glyphs',
-        full=dict(epochs=12, teacher_epochs=12, pretrain_epochs=12,
+        full=dict(epochs=6, teacher_epochs=12, pretrain_epochs=12,
                   num_train=256, num_dev=64, num_val=128, size=192,
                   seeds=[0, 1, 2], work_dir='work_dirs/glyphs_experiment',
                   out='docs/glyphs'),
@@ -144,7 +145,8 @@ BENCHMARKS: Dict[str, Benchmark] = {
                    threads=1),
         # the detection recipe's T = 1 on KD and on DKD, learned instead
         twins={'ctkd-global': 'kd-t1', 'ctkd-instance': 'kd-t1',
-               'ctkd-global-dkd': 'dkd', 'ctkd-instance-dkd': 'dkd'}),
+               'ctkd-global-dkd': 'dkd', 'ctkd-instance-dkd': 'dkd',
+               'rlkd-dkd': 'dkd'}),
 }
 
 

@@ -1,0 +1,12 @@
+# Glyphs results table, `rlkd-dkd`: RLKD's per-RoI T (PPO agent, warm-up at T = 1)
+# on DKD (the twin of dkd); the glyphs config
+# faster-rcnn_r50-to-r18_fpn_rlkd-dkd_cpu_glyphs.py from the table's teacher, the
+# student's backbone from the table's pretraining run
+# (_base_/table_checkpoints.py), weights-only checkpoint.
+_base_ = [
+    '../faster-rcnn_r50-to-r18_fpn_rlkd-dkd_cpu_glyphs.py',
+    './_base_/table_checkpoints.py',
+]
+
+model = _base_.table_kd_model
+default_hooks = dict(checkpoint=dict(save_optimizer=False))
