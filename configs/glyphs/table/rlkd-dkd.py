@@ -6,7 +6,13 @@
 _base_ = [
     '../faster-rcnn_r50-to-r18_fpn_rlkd-dkd_cpu_glyphs.py',
     './_base_/table_checkpoints.py',
+    './_base_/table_schedule.py',
 ]
 
 model = _base_.table_kd_model
-default_hooks = dict(checkpoint=dict(save_optimizer=False))
+train_cfg = _base_.table_train_cfg
+param_scheduler = [
+    _base_.param_scheduler[0],
+    dict(_base_.param_scheduler[1], end=_base_.table_epochs,
+         milestones=_base_.table_lr_milestones)]
+default_hooks = dict(checkpoint=_base_.table_checkpoint)
