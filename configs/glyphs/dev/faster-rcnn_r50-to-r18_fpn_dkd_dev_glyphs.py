@@ -1,0 +1,11 @@
+# Glyphs dev-split tuning run (never the val split): DKD at its fixed T = 1 (the
+# twin). The table's cell configs/glyphs/table/dkd.py (same teacher, pretrained
+# backbone, 6 epochs), evaluated on dev. Decides CTKD's θ₀ on detection
+# (docs/glyphs/README.md).
+_base_ = ['../table/dkd.py']
+
+val_dataloader = dict(
+    dataset=dict(ann_file='annotations/dev.json', data_prefix=dict(img='dev/')))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file='data/glyphs/annotations/dev.json')
+test_evaluator = val_evaluator
