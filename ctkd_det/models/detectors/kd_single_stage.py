@@ -17,7 +17,7 @@ from ctkd_det.registry import MODELS
 from .dense_layout import (check_same_level_shapes, check_single_stage_teacher,
                            cls_logit_rows, dense_layout)
 from .distillation_mixin import DistillationMixin
-from .teacher import check_teacher_ckpt, load_teacher_config
+from .teacher import resolve_teacher
 
 
 @contextmanager
@@ -111,9 +111,7 @@ class KDSingleStageDetector(DistillationMixin, SingleStageDetector):
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         # Validate everything cheap before building anything heavy.
-        teacher_model_cfg = load_teacher_config(teacher_config)
-        if teacher_ckpt is not None:
-            check_teacher_ckpt(str(teacher_ckpt))
+        teacher_model_cfg = resolve_teacher(teacher_config, teacher_ckpt)
         super().__init__(
             backbone=backbone, neck=neck, bbox_head=bbox_head,
             train_cfg=train_cfg, test_cfg=test_cfg,

@@ -19,8 +19,7 @@ from ctkd_det.models.utils.roi_stages import (num_bbox_stages,
                                               stage_prefix)
 from ctkd_det.registry import MODELS
 from .distillation_mixin import DistillationMixin
-from .teacher import (check_teacher_ckpt, check_two_stage_teacher,
-                      load_teacher_config)
+from .teacher import check_two_stage_teacher, resolve_teacher
 
 
 @MODELS.register_module()
@@ -109,9 +108,7 @@ class KDTwoStageDetector(DistillationMixin, TwoStageDetector):
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         # Validate everything cheap before building anything heavy.
-        teacher_model_cfg = load_teacher_config(teacher_config)
-        if teacher_ckpt is not None:
-            check_teacher_ckpt(str(teacher_ckpt))
+        teacher_model_cfg = resolve_teacher(teacher_config, teacher_ckpt)
         super().__init__(
             backbone=backbone, neck=neck, rpn_head=rpn_head, roi_head=roi_head,
             train_cfg=train_cfg, test_cfg=test_cfg,

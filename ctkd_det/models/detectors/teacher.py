@@ -16,8 +16,8 @@ from mmdet.utils import ConfigType
 from ctkd_det.models.utils.roi_stages import stage_classes
 from ctkd_det.registry import MODELS
 
-__all__ = ['load_teacher_config', 'check_teacher_ckpt', 'load_teacher_weights',
-           'build_teacher', 'check_two_stage_teacher',
+__all__ = ['load_teacher_config', 'check_teacher_ckpt', 'resolve_teacher',
+           'load_teacher_weights', 'build_teacher', 'check_two_stage_teacher',
            'teacher_input_converter']
 
 
@@ -52,6 +52,19 @@ def check_teacher_ckpt(ckpt: str) -> None:
     checked when they are downloaded)."""
     if '://' not in ckpt and not osp.isfile(ckpt):
         raise FileNotFoundError(f'teacher_ckpt not found: {ckpt}')
+
+
+def resolve_teacher(teacher_config: Union[ConfigType, str, Path],
+                    teacher_ckpt: Optional[Union[str, Path]] = None
+                    ) -> ConfigDict:
+    """The teacher's model config (:func:`load_teacher_config`), after checking
+    that a local ``teacher_ckpt`` exists (:func:`check_teacher_ckpt`; ``None``:
+    no weights). The cheap teacher checks a distillation detector runs before
+    it builds anything heavy (the student, then the teacher)."""
+    model_cfg = load_teacher_config(teacher_config)
+    if teacher_ckpt is not None:
+        check_teacher_ckpt(str(teacher_ckpt))
+    return model_cfg
 
 
 def load_teacher_weights(teacher: nn.Module, ckpt: str) -> None:
