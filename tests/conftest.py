@@ -1,8 +1,8 @@
 """What the tests share: the checkout's paths, one way to run a tool
 (``tools/<name>.py``) or a fresh python in a subprocess, a free TCP port, a
 check that two generated sets are the same files, exact equality of nested
-states, and the fixtures
-``one_torch_thread``, ``tiny_shapes`` and ``tiny_teacher``.
+states, where a distillation detector keeps its teacher and temperature, and the
+fixtures ``one_torch_thread``, ``tiny_shapes`` and ``tiny_teacher``.
 
 pytest's default ``prepend`` import mode puts ``tests/`` on ``sys.path``, so test
 modules import the plain helpers below (``from conftest import REPO, run_tool``)
@@ -101,6 +101,25 @@ def assert_nested_equal(x, y, path: str = '') -> None:
             assert_nested_equal(u, v, f'{path}[{i}]')
     else:
         assert x == y, path
+
+
+def assert_teacher_outside_module_tree(model) -> None:
+    """A distillation detector keeps its teacher frozen and out of its module
+    tree, and its temperature (a ``GlobalTemperature``) in it: after
+    ``model.train()`` the teacher is still in eval mode; no ``teacher*`` key in
+    ``state_dict``; no teacher parameter requires grad or is among
+    ``model.parameters()``; ``temperature.theta`` is a parameter; ``.to()``
+    moves the teacher with the model. Leaves ``model`` in train mode, float64."""
+    model.train()
+    assert not model.teacher.training and model.training
+    assert not any(k.startswith('teacher') for k in model.state_dict())
+    assert all(not p.requires_grad for p in model.teacher.parameters())
+    ids = {id(p) for p in model.parameters()}
+    assert not ids & {id(p) for p in model.teacher.parameters()}
+    assert 'temperature.theta' in dict(model.named_parameters())
+    model.to(torch.float64)
+    assert next(model.teacher.parameters()).dtype == torch.float64
+    assert model.temperature.theta.dtype == torch.float64
 
 
 @pytest.fixture(scope='module')

@@ -13,7 +13,7 @@ from mmdet.registry import MODELS
 
 from _tiny import (NUM_CLASSES, fake_batch, tiny_cascade_rcnn, tiny_faster_rcnn,
                    tiny_kd, tiny_mask_rcnn)
-from conftest import run_python
+from conftest import assert_teacher_outside_module_tree, run_python
 
 
 def _build(**kwargs):
@@ -82,17 +82,7 @@ def test_teacher_scores_exactly_the_students_sampled_rois():
 
 
 def test_teacher_is_frozen_in_eval_and_outside_module_tree():
-    model = _build()
-    model.train()
-    assert not model.teacher.training and model.training
-    assert not any(k.startswith('teacher') for k in model.state_dict())
-    assert all(not p.requires_grad for p in model.teacher.parameters())
-    ids = {id(p) for p in model.parameters()}
-    assert not ids & {id(p) for p in model.teacher.parameters()}
-    assert 'temperature.theta' in dict(model.named_parameters())
-    model.to(torch.float64)
-    assert next(model.teacher.parameters()).dtype == torch.float64
-    assert model.temperature.theta.dtype == torch.float64
+    assert_teacher_outside_module_tree(_build())
 
 
 def test_kd_gradients_reach_student_and_reversed_temperature_only():

@@ -25,7 +25,7 @@ from _kd_runs import NUM_CLASSES as SHAPES_NUM_CLASSES
 from _kd_runs import save_tiny_teacher, tiny_ctkd_cfg
 from _tiny import (NUM_CLASSES, fake_batch, tiny_atss, tiny_faster_rcnn,
                    tiny_fcos, tiny_gfl, tiny_kd_single, tiny_retinanet)
-from conftest import CONFIGS, run_tool
+from conftest import CONFIGS, assert_teacher_outside_module_tree, run_tool
 
 pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
@@ -296,17 +296,8 @@ def test_zero_kd_when_the_teacher_is_the_student():
 
 def test_teacher_is_frozen_in_eval_and_outside_module_tree():
     model = _build()
-    model.train()
     assert isinstance(model, KDSingleStageDetector)
-    assert not model.teacher.training and model.training
-    assert not any(k.startswith('teacher') for k in model.state_dict())
-    assert all(not p.requires_grad for p in model.teacher.parameters())
-    ids = {id(p) for p in model.parameters()}
-    assert not ids & {id(p) for p in model.teacher.parameters()}
-    assert 'temperature.theta' in dict(model.named_parameters())
-    model.to(torch.float64)
-    assert next(model.teacher.parameters()).dtype == torch.float64
-    assert model.temperature.theta.dtype == torch.float64
+    assert_teacher_outside_module_tree(model)
 
 
 def test_reversed_temperature_gradient_through_the_detector():
