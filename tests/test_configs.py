@@ -59,7 +59,9 @@ METHODS = {'kd': 'FixedTemperature', 'ctkd-global': 'GlobalTemperature',
 LOSSES = {m: dict(type='DKDLoss', alpha=1.0, beta=0.25, loss_weight=1.0)
           if m.endswith('dkd') else dict(type='KDLoss', loss_weight=1.0)
           for m in METHODS}
-FIXED_T = {'kd': 4.0, 'dkd': 1.0}
+# fixed T of the RoI-logit methods: the detection recipe's T = 1 for both (KD's
+# T = 4 is the classification recipe, kept only by the explicit `kd-t4` runs)
+FIXED_T = {'kd': 1.0, 'dkd': 1.0}
 NUM_CLASSES = 80  # COCO; the RoI head has NUM_CLASSES + 1 logits (background)
 RESNET_DEPTH = {'r18': 18, 'r50': 50, 'r101': 101}
 STUDENT_CHANNELS = {'r18': [64, 128, 256, 512], 'r50': [256, 512, 1024, 2048],
@@ -69,7 +71,8 @@ SHAPES_DIR = osp.join(REPO, 'configs', 'shapes')
 # (flattened keys of model.temperature, of each custom hook, and of the
 # temperature's optimiser rule); everything else of these must be equal.
 SHAPES_CPU_CHANGES = {
-    'kd': dict(temperature={}, hooks=[], optim={}),
+    # the shapes KD config is the table's `kd-t4` run (methods/kd-t4.py)
+    'kd': dict(temperature={'value': 4.0}, hooks=[], optim={}),
     'ctkd-global': dict(temperature={}, hooks=[{'loops': 4}],
                         optim={'lr_mult': 10.0}),
     'ctkd-instance': dict(
@@ -335,6 +338,7 @@ def test_config_builds(path):
             id(p) for g in optim.param_groups for p in g['params'])
     elif METHODS[name['method']] == 'FixedTemperature':
         assert not temp_params
+        assert model.temperature.value == FIXED_T[name['method']]
     else:
         assert temp_params
         optim = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
@@ -345,6 +349,38 @@ def test_config_builds(path):
         base_wd = cfg.optim_wrapper.optimizer.weight_decay
         assert any(wd == base_wd for i, wd in decays.items()
                    if i not in temp_params)
+
+
+KD_T1_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR,
+                                           'faster-rcnn_*_kd_1x_coco.py')))
+
+
+@pytest.mark.parametrize('path,value', [
+    *((p, 1.0) for p in KD_T1_CONFIGS),
+    (osp.join(CONFIG_DIR, 'cascade-rcnn_r101-to-r50_fpn_kd_1x_coco.py'), 1.0),
+    (osp.join(REPO, 'configs', '_base_', 'distill', 'kd.py'), 1.0),
+    (osp.join(SHAPES_DIR, 'faster-rcnn_r50-to-r18_fpn_kd_cpu_shapes.py'), 4.0),
+    (osp.join(REPO, 'configs', 'glyphs',
+              'faster-rcnn_r50-to-r18_fpn_kd-t4_cpu_glyphs.py'), 4.0),
+], ids=lambda v: osp.basename(v)[:-3] if isinstance(v, str) else str(v))
+def test_kd_default_is_t1_and_explicit_t4_runs_stay_t4(path, value):
+    """Vanilla KD defaults to the detection recipe's T = 1 (methods/kd.py); the
+    shapes and glyphs `kd-t4` runs keep the classification recipe's T = 4
+    (methods/kd-t4.py). Checked on the built temperature module."""
+    cfg = Config.fromfile(path)
+    model_cfg = cfg.model if 'model' in cfg else cfg.kd_model  # fragment: kd_model
+    temp = MODELS.build(model_cfg.temperature)
+    assert type(temp).__name__ == 'FixedTemperature'
+    assert temp.value == value
+    logits = torch.zeros(3, NUM_CLASSES + 1)
+    assert torch.equal(temp(logits, logits), torch.full((3, 1), value))
+
+
+def test_kd_fragments_are_one_definition_each():
+    """methods/kd.py is methods/kd-t1.py (one definition of the default)."""
+    methods = osp.join(REPO, 'configs', '_base_', 'methods')
+    assert _base_of(osp.join(methods, 'kd.py')) == ['./kd-t1.py']
+    assert len(KD_T1_CONFIGS) == 3  # one per Faster R-CNN pairing
 
 
 # (detector, COCO pairing) of the shapes distillation configs
@@ -501,8 +537,10 @@ def test_shapes_retinanet_configs_are_the_coco_methods_with_cpu_changes(method):
     shapes = Config.fromfile(osp.join(
         SHAPES_DIR, f'retinanet_r50-to-r18_fpn_{method}_cpu_shapes.py'))
     expected = SHAPES_CPU_CHANGES[method]
+    # both RetinaNet KD configs use kd-t8.py: no temperature change
+    expected_temperature = {} if method == 'kd' else expected['temperature']
     assert _changes(coco.model.temperature, shapes.model.temperature) == \
-        expected['temperature']
+        expected_temperature
     coco_hooks, shapes_hooks = (c.get('custom_hooks', []) for c in (coco, shapes))
     assert [_changes(a, b) for a, b in zip(coco_hooks, shapes_hooks)] == \
         expected['hooks'] and len(coco_hooks) == len(shapes_hooks)

@@ -99,6 +99,8 @@ def test_user_config_inherits_mmdet_student_and_ctkd_det_fragment(
                   for k in ('distill_data_check', 'rng_state')]
     assert type(model) is KDTwoStageDetector
     assert type(model.temperature).__name__ == temperature_type
+    if fragment == 'kd':  # the detection recipe's T = 1, not classification's 4
+        assert model.temperature.value == 1.0
     assert model.backbone.depth == 18
     assert type(model.teacher) is FasterRCNN and not model.teacher.training
     assert not any(k.startswith('teacher.') for k in model.state_dict())

@@ -1,5 +1,6 @@
-# Cascade R-CNN FPN R101 -> R50, COCO 1x: vanilla KD (T = 4), on the RoI
-# logits of all 3 stages (`s{i}.loss_kd`, one temperature module for all).
+# Cascade R-CNN FPN R101 -> R50, COCO 1x: vanilla KD (T = 1, the detection
+# recipe), on the RoI logits of all 3 stages (`s{i}.loss_kd`, one temperature
+# module for all).
 # Bases: student + teacher + COCO data + 1x schedule; temperature module (and,
 # for CTKD, the curriculum hook). Override e.g. `model.teacher_ckpt=/path.pth`.
 _base_ = [

@@ -1,4 +1,4 @@
-# Faster R-CNN FPN R101 -> R18, COCO 1x: vanilla KD (T = 4).
+# Faster R-CNN FPN R101 -> R18, COCO 1x: vanilla KD (T = 1, the detection recipe).
 # Bases: student + teacher + COCO data + 1x schedule; temperature module (and,
 # for CTKD, the curriculum hook). Override e.g. `model.teacher_ckpt=/path.pth`.
 _base_ = [

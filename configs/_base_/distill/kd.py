@@ -1,4 +1,7 @@
-# Distillation fragment, ready to inherit: vanilla KD, a fixed T = 4 (no hooks).
+# Distillation fragment, ready to inherit: vanilla KD, a fixed T = 1 (no hooks),
+# the detection recipe on RoI logits (../methods/kd.py says why; for the
+# classification recipe's T = 4 set `temperature=dict(type='FixedTemperature',
+# value=4.0)` or inherit ../methods/kd-t4.py).
 # `kd_model` is KDTwoStageDetector (KDLoss on the RoI class logits, teacher in eval
 # mode) with this temperature (`kd_temperature`, from configs/_base_/methods/).
 #

@@ -2,8 +2,9 @@
 # Distillation"): a PPO agent gives one temperature per sampled RoI, T in [1, 21].
 # Combine with a pairing base; the config sets `model.temperature=kd_temperature`.
 #
-# - warm-up: epoch 0 at the fixed T = 4 of the KD baseline (also the agent's initial
-#   mean temperature); the agent acts from epoch 1 on;
+# - warm-up: epoch 0 at a fixed T = 4, the classification KD recipe (kd-t4.py, the
+#   `kd-t4` twin of the shapes table; our KD default, kd.py, is T = 1), also the
+#   agent's initial mean temperature; the agent acts from epoch 1 on;
 # - state per RoI: student top-1 prob., teacher top-1 prob., student top-1 - top-2
 #   margin; reward: change of the student's foreground RoI accuracy (`acc_fg`, over
 #   the sampled foreground RoIs of all GPUs) between successive iterations,
