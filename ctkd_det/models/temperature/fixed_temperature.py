@@ -10,10 +10,11 @@ class FixedTemperature(BaseTemperature):
     """Constant ``T = value`` for every row, ``(N, 1)``; no parameters.
 
     With this module ``KDTwoStageDetector`` is vanilla KD (Hinton et al.): the
-    baseline shares all code with CTKD but the temperature module.
+    baseline shares all code with CTKD but the temperature module. Default
+    ``value=1``: the detection recipe on RoI logits (configs/_base_/methods/kd.py).
     """
 
-    def __init__(self, value: float = 4.0, init_cfg=None):
+    def __init__(self, value: float = 1.0, init_cfg=None):
         value = float(value)
         if not value > 0:
             raise ValueError(f'FixedTemperature: value must be > 0, got {value}')
