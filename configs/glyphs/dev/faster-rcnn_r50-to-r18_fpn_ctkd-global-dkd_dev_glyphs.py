@@ -1,10 +1,11 @@
 # Glyphs dev-split tuning run (never the val split): CTKD's global T on DKD from
-# the authors' θ₀ = 1 (T₀ = 1 + 20·σ(1) ≈ 15.6), as the table's cell. The
-# table's cell configs/glyphs/table/ctkd-global-dkd.py (same teacher, pretrained
-# backbone, 6 epochs), evaluated on dev. Decides CTKD's θ₀ on detection
-# (docs/glyphs/README.md).
+# the authors' θ₀ = 1 (T₀ = 1 + 20·σ(1) ≈ 15.6, pinned). The table's cell
+# configs/glyphs/table/ctkd-global-dkd.py (same teacher, pretrained backbone, 6
+# epochs), evaluated on dev. With ..._t0-low_dev_glyphs.py it decided CTKD's θ₀
+# on detection (docs/glyphs/README.md).
 _base_ = ['../table/ctkd-global-dkd.py']
 
+model = dict(temperature=dict(init_value=1.0))
 val_dataloader = dict(
     dataset=dict(ann_file='annotations/dev.json', data_prefix=dict(img='dev/')))
 test_dataloader = val_dataloader
