@@ -24,6 +24,7 @@ from mmengine.utils import get_installed_path
 
 import ctkd_det  # noqa: F401
 from ctkd_det.models.detectors.teacher import load_teacher_config
+from ctkd_det.models.temperature import build_temperature
 from ctkd_det.models.utils import bbox_stages
 from mmdet.registry import MODELS
 
@@ -69,11 +70,13 @@ STUDENT_CHANNELS = {'r18': [64, 128, 256, 512], 'r50': [256, 512, 1024, 2048],
 SHAPES_DIR = osp.join(REPO, 'configs', 'shapes')
 # What a shapes distillation config changes from the COCO config of the same method
 # (flattened keys of model.temperature, of each custom hook, and of the
-# temperature's optimiser rule); everything else of these must be equal.
+# temperature's optimiser rule); everything else of these must be equal. The
+# shapes CTKD configs pin the authors' θ0 = 1 (`init_value`: the published shapes
+# table ran from it); the two-stage COCO configs start at the fragments' θ0 = -4.
 SHAPES_CPU_CHANGES = {
     # the shapes KD config is the table's `kd-t4` run (methods/kd-t4.py)
     'kd': dict(temperature={'value': 4.0}, hooks=[], optim={}),
-    'ctkd-global': dict(temperature={}, hooks=[{'loops': 4}],
+    'ctkd-global': dict(temperature={'init_value': 1.0}, hooks=[{'loops': 4}],
                         optim={'lr_mult': 10.0}),
     'ctkd-instance': dict(
         temperature={'num_classes': 5, 'hidden_dims': (64, 64), 'init_value': 1.0},
@@ -383,6 +386,55 @@ def test_kd_fragments_are_one_definition_each():
     assert len(KD_T1_CONFIGS) == 3  # one per Faster R-CNN pairing
 
 
+# CTKD's initial T = 1 + 20·σ(θ0): near the detection T = 1 (θ0 = -4) for the
+# two-stage COCO configs and the distill fragments (methods/ctkd-*.py, decided on
+# RoI logits), the authors' θ0 = 1 where pinned: the shapes configs (the published
+# table's cells and recorded runs) and the dense-head COCO configs.
+T0_LOW, T0_AUTHORS = 1.3597, 15.6212  # 1 + 20·σ(-4), 1 + 20·σ(1)
+TWO_STAGE_CTKD = [p for p in CONFIGS if _name(p)['method'].startswith('ctkd')]
+DISTILL_CTKD = sorted(glob.glob(osp.join(REPO, 'configs', '_base_', 'distill',
+                                         'ctkd-*.py')))
+SHAPES_CTKD = sorted(
+    glob.glob(osp.join(SHAPES_DIR, '*ctkd*_cpu_shapes.py')) +
+    glob.glob(osp.join(SHAPES_DIR, 'table', 'ctkd-*.py')) +
+    glob.glob(osp.join(SHAPES_DIR, 'ablation', '*', 'ctkd-*.py')))
+DENSE_CTKD = [p for p in DENSE_CONFIGS
+              if DENSE_NAME_RE.match(osp.basename(p))['method'] != 'kd']
+# the shapes ablation's `ctkd-global-tmax4`: T in [1, 4], θ0 = 1 -> 1 + 3·σ(1)
+T0_TMAX4 = 3.1932
+INITIAL_T = [*((p, T0_LOW) for p in TWO_STAGE_CTKD + DISTILL_CTKD),
+             *((p, T0_TMAX4 if 'tmax4' in p else T0_AUTHORS)
+               for p in SHAPES_CTKD + DENSE_CTKD)]
+
+
+def test_initial_temperature_covers_every_ctkd_config():
+    assert len(TWO_STAGE_CTKD) == 15  # Faster 3 pairings x 4, Cascade 2, Mask 1
+    assert len(DISTILL_CTKD) == 2 and len(DENSE_CTKD) == 4
+    # 4 shapes configs, the table's 2 cells, the ablation's 3 x (pretrained, scratch)
+    assert len(SHAPES_CTKD) == 12
+
+
+@pytest.mark.parametrize('path,t0', INITIAL_T,
+                         ids=[osp.relpath(p, osp.join(REPO, 'configs'))[:-3]
+                              for p, _ in INITIAL_T])
+def test_ctkd_initial_temperature(path, t0):
+    """The built temperature module of each CTKD config gives T0 on any logits
+    (instance T: every row); the `kd_temperature` helper is the model's (but
+    for the ablation's t_max)."""
+    cfg = Config.fromfile(path)
+    model_cfg = cfg.model if 'model' in cfg else cfg.kd_model  # fragment: kd_model
+    assert _changes(cfg.kd_temperature, model_cfg.temperature) == \
+        ({'t_max': 4.0} if 'tmax4' in path else {})
+    temp = build_temperature(model_cfg.temperature)
+    assert type(temp).__name__ in ('GlobalTemperature', 'InstanceTemperature')
+    columns = getattr(temp, 'num_classes', NUM_CLASSES + 1)
+    torch.manual_seed(0)
+    t, s = torch.randn(2, 6, columns).mul(5).unbind(0)
+    out = temp(t, s)
+    assert out.shape == (6, 1)
+    assert torch.allclose(out, torch.full((6, 1), t0), atol=1e-4), out.flatten()
+
+
 # (detector, COCO pairing) of the shapes distillation configs
 SHAPES_CONFIGS = [('faster-rcnn', 'r101-to-r18', m)
                   for m in sorted(SHAPES_CPU_CHANGES)] + \
@@ -537,10 +589,9 @@ def test_shapes_retinanet_configs_are_the_coco_methods_with_cpu_changes(method):
     shapes = Config.fromfile(osp.join(
         SHAPES_DIR, f'retinanet_r50-to-r18_fpn_{method}_cpu_shapes.py'))
     expected = SHAPES_CPU_CHANGES[method]
-    # both RetinaNet KD configs use kd-t8.py: no temperature change
-    expected_temperature = {} if method == 'kd' else expected['temperature']
-    assert _changes(coco.model.temperature, shapes.model.temperature) == \
-        expected_temperature
+    # both RetinaNet KD configs use kd-t8.py, both CTKD configs pin the authors'
+    # θ0 = 1 (the dense COCO configs as the shapes ones): no temperature change
+    assert _changes(coco.model.temperature, shapes.model.temperature) == {}
     coco_hooks, shapes_hooks = (c.get('custom_hooks', []) for c in (coco, shapes))
     assert [_changes(a, b) for a, b in zip(coco_hooks, shapes_hooks)] == \
         expected['hooks'] and len(coco_hooks) == len(shapes_hooks)

@@ -6,4 +6,6 @@ _base_ = [
     './_base_/retinanet_r101-to-r50_fpn_1x_coco.py',
     '../_base_/methods/ctkd-global.py',
 ]
-model = dict(temperature=_base_.kd_temperature)
+# authors' θ0 = 1: dense sigmoid heads use LD's T = 2/8; θ0 = -4 is for RoI logits only
+kd_temperature = dict(_base_.kd_temperature, init_value=1.0)
+model = dict(temperature=kd_temperature)

@@ -8,5 +8,6 @@ _base_ = [
 ]
 # the MLP reads the logit rows: a sigmoid head has 80 columns (no background
 # column, unlike the RoI head's 81)
-kd_temperature = dict(_base_.kd_temperature, num_classes=80)
+# authors' θ0 = 1: dense sigmoid heads use LD's T = 2/8; θ0 = -4 is for RoI logits only
+kd_temperature = dict(_base_.kd_temperature, num_classes=80, init_value=1.0)
 model = dict(temperature=kd_temperature)

@@ -3,8 +3,9 @@
 # columns: COCO's 80 classes + background = 81. Starts near the detection T = 1
 # (the MLP's output bias θ0 = -4: T0 ≈ 1.36 for every RoI) as the global
 # fragment (ctkd-global.py: the glyphs dev split's choice for the global T; not
-# measured for the instance T). Combine with a pairing base; the config sets
-# `model.temperature=kd_temperature`.
+# measured for the instance T). The shapes configs and the dense-head COCO configs
+# pin the authors' θ0 = 1 (init_value=1.0). Combine with a pairing base; the
+# config sets `model.temperature=kd_temperature`.
 _base_ = './ctkd_curriculum.py'  # curriculum hook (λ 0 -> 1 over 6 epochs)
 
 kd_temperature = dict(
