@@ -3,11 +3,10 @@
 # configs/glyphs/table/ctkd-global-dkd.py (same teacher, pretrained backbone, 6
 # epochs), evaluated on dev. With ..._t0-low_dev_glyphs.py it decided CTKD's θ₀
 # on detection (docs/glyphs/README.md).
-_base_ = ['../table/ctkd-global-dkd.py']
+_base_ = ['../table/ctkd-global-dkd.py', './_base_/dev_split.py']
 
 model = dict(temperature=dict(init_value=1.0))
-val_dataloader = dict(
-    dataset=dict(ann_file='annotations/dev.json', data_prefix=dict(img='dev/')))
+val_dataloader = _base_.dev_dataloader
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file='data/glyphs/annotations/dev.json')
+val_evaluator = _base_.dev_evaluator
 test_evaluator = val_evaluator

@@ -3,10 +3,9 @@
 # configs/glyphs/table/ctkd-global.py evaluated on dev. With
 # ..._ctkd-global_t0-high_dev_glyphs.py it re-checks on KD the θ₀ decision taken
 # on DKD (docs/glyphs/README.md).
-_base_ = ['../table/ctkd-global.py']
+_base_ = ['../table/ctkd-global.py', './_base_/dev_split.py']
 
-val_dataloader = dict(
-    dataset=dict(ann_file='annotations/dev.json', data_prefix=dict(img='dev/')))
+val_dataloader = _base_.dev_dataloader
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file='data/glyphs/annotations/dev.json')
+val_evaluator = _base_.dev_evaluator
 test_evaluator = val_evaluator

@@ -3,10 +3,9 @@
 # backbone, 6 epochs), evaluated on dev: the fixed-T reference for the θ₀ pair
 # (..._ctkd-global-dkd*_dev_glyphs.py). Not run yet: the θ₀ decision compared
 # the pair only (docs/glyphs/README.md).
-_base_ = ['../table/dkd.py']
+_base_ = ['../table/dkd.py', './_base_/dev_split.py']
 
-val_dataloader = dict(
-    dataset=dict(ann_file='annotations/dev.json', data_prefix=dict(img='dev/')))
+val_dataloader = _base_.dev_dataloader
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file='data/glyphs/annotations/dev.json')
+val_evaluator = _base_.dev_evaluator
 test_evaluator = val_evaluator

@@ -2,10 +2,9 @@
 # best loss), the table's cell configs/glyphs/table/kd-fgbg.py evaluated on dev;
 # the fixed-T twin of ..._ctkd-global-fgbg_t0-high_dev_glyphs.py
 # (docs/glyphs/README.md).
-_base_ = ['../table/kd-fgbg.py']
+_base_ = ['../table/kd-fgbg.py', './_base_/dev_split.py']
 
-val_dataloader = dict(
-    dataset=dict(ann_file='annotations/dev.json', data_prefix=dict(img='dev/')))
+val_dataloader = _base_.dev_dataloader
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file='data/glyphs/annotations/dev.json')
+val_evaluator = _base_.dev_evaluator
 test_evaluator = val_evaluator
