@@ -39,7 +39,7 @@ NAME_RE = re.compile(
     r'^(?P<detector>faster-rcnn|cascade-rcnn|mask-rcnn)_(?P<teacher>r101|r50)-to-'
     r'(?P<student>r18|r50|mobilenetv2)_fpn_'
     r'(?P<method>kd|ctkd-global|ctkd-instance|rlkd|dkd|ctkd-global-dkd|'
-    r'ctkd-instance-dkd)_(?P<schedule>1x)_coco\.py$')
+    r'ctkd-instance-dkd|kd-fgbg|ctkd-global-fgbg)_(?P<schedule>1x)_coco\.py$')
 # two-stage detectors: KDTwoStageDetector on RoI logits
 CONFIGS = [p for p in ALL_CONFIGS if NAME_RE.match(osp.basename(p))]
 PAIRINGS = {('r101', 'r18'), ('r101', 'r50'), ('r50', 'mobilenetv2')}
@@ -55,14 +55,18 @@ DETECTORS = {
 METHODS = {'kd': 'FixedTemperature', 'ctkd-global': 'GlobalTemperature',
            'ctkd-instance': 'InstanceTemperature', 'rlkd': 'RLTemperature',
            'dkd': 'FixedTemperature', 'ctkd-global-dkd': 'GlobalTemperature',
-           'ctkd-instance-dkd': 'InstanceTemperature'}
-# the loss of each method (mdistiller's detection DKD: alpha 1, beta 0.25, T = 1)
+           'ctkd-instance-dkd': 'InstanceTemperature',
+           'kd-fgbg': 'FixedTemperature', 'ctkd-global-fgbg': 'GlobalTemperature'}
+# the loss of each method (mdistiller's detection DKD: alpha 1, beta 0.25, T = 1;
+# DeFeat's fg/bg RoI KD: foreground and background weighted 2 / 2)
 LOSSES = {m: dict(type='DKDLoss', alpha=1.0, beta=0.25, loss_weight=1.0)
-          if m.endswith('dkd') else dict(type='KDLoss', loss_weight=1.0)
+          if m.endswith('dkd') else
+          dict(type='KDLoss', fg_weight=2.0, bg_weight=2.0, loss_weight=1.0)
+          if m.endswith('fgbg') else dict(type='KDLoss', loss_weight=1.0)
           for m in METHODS}
-# fixed T of the RoI-logit methods: the detection recipe's T = 1 for both (KD's
+# fixed T of the RoI-logit methods: the detection recipe's T = 1 for all (KD's
 # T = 4 is the classification recipe, kept only by the explicit `kd-t4` runs)
-FIXED_T = {'kd': 1.0, 'dkd': 1.0}
+FIXED_T = {'kd': 1.0, 'dkd': 1.0, 'kd-fgbg': 1.0}
 NUM_CLASSES = 80  # COCO; the RoI head has NUM_CLASSES + 1 logits (background)
 RESNET_DEPTH = {'r18': 18, 'r50': 50, 'r101': 101}
 STUDENT_CHANNELS = {'r18': [64, 128, 256, 512], 'r50': [256, 512, 1024, 2048],
@@ -72,11 +76,12 @@ SHAPES_DIR = osp.join(REPO, 'configs', 'shapes')
 # (flattened keys of model.temperature, of each custom hook, and of the
 # temperature's optimiser rule); everything else of these must be equal. The
 # shapes CTKD configs pin the authors' θ0 = 1 (`init_value`: the published shapes
-# table ran from it); the two-stage COCO configs start at the fragments' θ0 = -4.
+# table ran from it): the COCO global T on KD starts there too, the COCO instance
+# T at the fragment's θ0 = -4.
 SHAPES_CPU_CHANGES = {
     # the shapes KD config is the table's `kd-t4` run (methods/kd-t4.py)
     'kd': dict(temperature={'value': 4.0}, hooks=[], optim={}),
-    'ctkd-global': dict(temperature={'init_value': 1.0}, hooks=[{'loops': 4}],
+    'ctkd-global': dict(temperature={}, hooks=[{'loops': 4}],
                         optim={'lr_mult': 10.0}),
     'ctkd-instance': dict(
         temperature={'num_classes': 5, 'hidden_dims': (64, 64), 'init_value': 1.0},
@@ -107,7 +112,7 @@ def _name(path):
 
 def _expected_configs():
     """(detector, teacher, student, method) of every config configs/ctkd must
-    hold: Faster R-CNN for every pairing and method; Cascade R-CNN R101 -> R50
+    hold: Faster R-CNN for every pairing and method (fg/bg KD included); Cascade R-CNN R101 -> R50
     with KD and both CTKDs; Mask R-CNN R101 -> R50 with CTKD global."""
     faster = {('faster-rcnn', t, s, m) for t, s in PAIRINGS for m in METHODS}
     cascade = {('cascade-rcnn', 'r101', 'r50', m)
@@ -386,14 +391,20 @@ def test_kd_fragments_are_one_definition_each():
     assert len(KD_T1_CONFIGS) == 3  # one per Faster R-CNN pairing
 
 
-# CTKD's initial T = 1 + 20·σ(θ0): near the detection T = 1 (θ0 = -4) for the
-# two-stage COCO configs and the distill fragments (methods/ctkd-*.py, decided on
-# RoI logits), the authors' θ0 = 1 where pinned: the shapes configs (the published
-# table's cells and recorded runs) and the dense-head COCO configs.
+# CTKD's initial T = 1 + 20·σ(θ0), chosen per loss on the glyphs dev split: the
+# global T on KD losses (KD, fg/bg KD) from the authors' θ0 = 1 (T0 ≈ 15.6), on
+# DKD from θ0 = -4 (T0 ≈ 1.36, methods/ctkd-global_t0-low.py); the instance T from
+# θ0 = -4 (methods/ctkd-instance.py). Pinned to the authors' θ0 = 1: the shapes
+# configs (the published table's cells and recorded runs) and the dense-head
+# COCO configs.
 T0_LOW, T0_AUTHORS = 1.3597, 15.6212  # 1 + 20·σ(-4), 1 + 20·σ(1)
 TWO_STAGE_CTKD = [p for p in CONFIGS if _name(p)['method'].startswith('ctkd')]
 DISTILL_CTKD = sorted(glob.glob(osp.join(REPO, 'configs', '_base_', 'distill',
                                          'ctkd-*.py')))
+GLYPHS_DIR = osp.join(REPO, 'configs', 'glyphs')
+GLYPHS_CTKD = sorted(
+    glob.glob(osp.join(GLYPHS_DIR, '*ctkd*_cpu_glyphs.py')) +
+    glob.glob(osp.join(GLYPHS_DIR, 'table', 'ctkd-*.py')))
 SHAPES_CTKD = sorted(
     glob.glob(osp.join(SHAPES_DIR, '*ctkd*_cpu_shapes.py')) +
     glob.glob(osp.join(SHAPES_DIR, 'table', 'ctkd-*.py')) +
@@ -402,14 +413,29 @@ DENSE_CTKD = [p for p in DENSE_CONFIGS
               if DENSE_NAME_RE.match(osp.basename(p))['method'] != 'kd']
 # the shapes ablation's `ctkd-global-tmax4`: T in [1, 4], θ0 = 1 -> 1 + 3·σ(1)
 T0_TMAX4 = 3.1932
-INITIAL_T = [*((p, T0_LOW) for p in TWO_STAGE_CTKD + DISTILL_CTKD),
+
+
+def _roi_t0(path):
+    """T0 of a RoI-logit CTKD config from its name: low for the instance T and
+    for the global T on DKD, the authors' for the global T on KD losses."""
+    name = osp.basename(path)
+    return T0_LOW if 'instance' in name or 'global-dkd' in name else T0_AUTHORS
+
+
+INITIAL_T = [*((p, _roi_t0(p)) for p in TWO_STAGE_CTKD + DISTILL_CTKD +
+               GLYPHS_CTKD),
              *((p, T0_TMAX4 if 'tmax4' in p else T0_AUTHORS)
                for p in SHAPES_CTKD + DENSE_CTKD)]
 
 
 def test_initial_temperature_covers_every_ctkd_config():
-    assert len(TWO_STAGE_CTKD) == 15  # Faster 3 pairings x 4, Cascade 2, Mask 1
+    # Faster 3 pairings x 5 (global, instance, global-dkd, instance-dkd,
+    # global-fgbg), Cascade 2, Mask 1
+    assert len(TWO_STAGE_CTKD) == 18
     assert len(DISTILL_CTKD) == 2 and len(DENSE_CTKD) == 4
+    # glyphs: 5 CTKD leaves and their 5 table cells
+    assert len(GLYPHS_CTKD) == 10
+    assert sum(_roi_t0(p) == T0_AUTHORS for p in GLYPHS_CTKD) == 4
     # 4 shapes configs, the table's 2 cells, the ablation's 3 x (pretrained, scratch)
     assert len(SHAPES_CTKD) == 12
 

@@ -184,7 +184,8 @@ def test_glyph_table_methods():
                          model.distill_loss.get('fg_weight'))
     assert list(temps) == ['kd-t1', 'kd-t4', 'kd-fgbg', 'dkd', 'ctkd-global',
                            'ctkd-instance', 'ctkd-global-dkd',
-                           'ctkd-instance-dkd', 'rlkd-dkd']
+                           'ctkd-instance-dkd', 'rlkd-dkd', 'ctkd-global-fgbg',
+                           'rlkd-fgbg']
     assert temps == {
         'kd-t1': (fixed, 1.0, kd, None), 'kd-t4': (fixed, 4.0, kd, None),
         'kd-fgbg': (fixed, 1.0, kd, 2.0), 'dkd': (fixed, 1.0, dkd, None),
@@ -192,9 +193,18 @@ def test_glyph_table_methods():
         'ctkd-instance': ('InstanceTemperature', None, kd, None),
         'ctkd-global-dkd': ('GlobalTemperature', None, dkd, None),
         'ctkd-instance-dkd': ('InstanceTemperature', None, dkd, None),
-        'rlkd-dkd': ('RLTemperature', None, dkd, None)}
-    rl = Config.fromfile(GLYPHS.config('rlkd-dkd')).model.temperature
-    assert rl.warmup_temperature == 1.0  # DKD's fixed T, the twin's
+        'rlkd-dkd': ('RLTemperature', None, dkd, None),
+        'ctkd-global-fgbg': ('GlobalTemperature', None, kd, 2.0),
+        'rlkd-fgbg': ('RLTemperature', None, kd, 2.0)}
+    for method in ('rlkd-dkd', 'rlkd-fgbg'):
+        rl = Config.fromfile(GLYPHS.config(method)).model.temperature
+        assert rl.warmup_temperature == 1.0  # the twin's fixed T
+    # the global T's start per loss (the dev split's choice): the authors'
+    # θ0 = 1 on KD losses, θ0 = -4 on DKD
+    assert {m: Config.fromfile(GLYPHS.config(m)).model.temperature.init_value
+            for m in ('ctkd-global', 'ctkd-global-fgbg', 'ctkd-global-dkd')} \
+        == {'ctkd-global': 1.0, 'ctkd-global-fgbg': 1.0,
+            'ctkd-global-dkd': -4.0}
     none = Config.fromfile(GLYPHS.config('none')).model
     assert none.type == 'FasterRCNN' and 'temperature' not in none
 
@@ -209,7 +219,8 @@ def test_twins_are_the_same_method_at_a_fixed_temperature(bench):
                    'rlkd': 'kd-t4'},
         'glyphs': {'ctkd-global': 'kd-t1', 'ctkd-instance': 'kd-t1',
                    'ctkd-global-dkd': 'dkd', 'ctkd-instance-dkd': 'dkd',
-                   'rlkd-dkd': 'dkd'},
+                   'rlkd-dkd': 'dkd', 'ctkd-global-fgbg': 'kd-fgbg',
+                   'rlkd-fgbg': 'kd-fgbg'},
     }[bench]
     for method, twin in b.twins.items():
         assert {method, twin} <= set(b.methods)

@@ -36,13 +36,14 @@ ctkd-instance, one thread per run; its own work dir (work_dirs/experiment_quick)
 and output dir (docs/quick), so that it never overwrites the full table.
 
 ``--benchmark glyphs``, methods: none, kd-t1, kd-t4, kd-fgbg, dkd, ctkd-global,
-ctkd-instance, ctkd-global-dkd, ctkd-instance-dkd, rlkd-dkd:
-configs/glyphs/table/<method>.py; twins: ctkd-global and ctkd-instance vs kd-t1,
-ctkd-global-dkd, ctkd-instance-dkd and rlkd-dkd vs dkd. Full setting: 256 train
+ctkd-instance, ctkd-global-dkd, ctkd-instance-dkd, rlkd-dkd, ctkd-global-fgbg,
+rlkd-fgbg: configs/glyphs/table/<method>.py; twins: ctkd-global and
+ctkd-instance vs kd-t1, ctkd-global-dkd, ctkd-instance-dkd and rlkd-dkd vs dkd,
+ctkd-global-fgbg and rlkd-fgbg vs kd-fgbg. Full setting: 256 train
 / 64 dev / 128 val images of 192 px (data/glyphs), teacher 12 epochs, backbone
 pretraining 12 epochs (data/glyphs_pretrain, generator seed 2), students 6
 epochs (192 iterations at batch 8, configs/glyphs/table/_base_/table_schedule.py),
-seeds 0 1 2, all methods: 2 + 3 x 10 runs, in work_dirs/glyphs_experiment,
+seeds 0 1 2, all methods: 2 + 3 x 12 runs, in work_dirs/glyphs_experiment,
 results in docs/glyphs/. ``--quick``: 64 train /
 16 dev / 32 val images, teacher 6 epochs, pretraining and students 4 epochs,
 seed 0, methods none, kd-t1, dkd, ctkd-global-dkd, one thread per run

@@ -4,7 +4,7 @@
 # `model.teacher_ckpt=/path.pth`.
 _base_ = [
     './_base_/faster-rcnn_r101-to-r50_fpn_1x_coco.py',
-    '../_base_/methods/ctkd-global.py',
+    '../_base_/methods/ctkd-global_t0-low.py',
     '../_base_/losses/dkd.py',
 ]
 model = dict(

@@ -130,7 +130,7 @@ BENCHMARKS: Dict[str, Benchmark] = {
         table_dir=osp.join(GLYPHS, 'table'),
         methods=('none', 'kd-t1', 'kd-t4', 'kd-fgbg', 'dkd', 'ctkd-global',
                  'ctkd-instance', 'ctkd-global-dkd', 'ctkd-instance-dkd',
-                 'rlkd-dkd'),
+                 'rlkd-dkd', 'ctkd-global-fgbg', 'rlkd-fgbg'),
         splits=('train', 'dev', 'val'), generate=_generate_glyphs,
         set_eval_split=set_glyphs_eval_split, data_root='data/glyphs',
         full=dict(epochs=6, teacher_epochs=12, pretrain_epochs=12,
@@ -143,10 +143,11 @@ BENCHMARKS: Dict[str, Benchmark] = {
                    out='docs/glyphs/quick',
                    methods=['none', 'kd-t1', 'dkd', 'ctkd-global-dkd'],
                    threads=1),
-        # the detection recipe's T = 1 on KD and on DKD, learned instead
+        # the detection recipe's T = 1 on KD, DKD and fg/bg KD, learned instead
         twins={'ctkd-global': 'kd-t1', 'ctkd-instance': 'kd-t1',
                'ctkd-global-dkd': 'dkd', 'ctkd-instance-dkd': 'dkd',
-               'rlkd-dkd': 'dkd'}),
+               'rlkd-dkd': 'dkd', 'ctkd-global-fgbg': 'kd-fgbg',
+               'rlkd-fgbg': 'kd-fgbg'}),
 }
 
 
