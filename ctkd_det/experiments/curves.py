@@ -115,12 +115,14 @@ def plot_curves(runs: Dict[str, str], out_path: str,
     axes = axes[0]
     colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
     for i, (label, recs) in enumerate(data.items()):
+        # past the colour cycle, dashed lines: no two runs drawn alike
         color = colors[i % len(colors)]
+        style = ('-', '--', ':')[min(i // len(colors), 2)]
         for ax, (panel, _, key) in zip(axes, PANELS):
             xs, ys = _series(recs, key)
             if not xs:
                 continue
-            ax.plot(xs, ys, color=color, label=label, lw=1.5)
+            ax.plot(xs, ys, color=color, ls=style, label=label, lw=1.5)
             summary['panels'][panel].append(label)
             if panel != 'temperature':
                 continue
