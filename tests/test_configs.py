@@ -112,8 +112,9 @@ def _name(path):
 
 def _expected_configs():
     """(detector, teacher, student, method) of every config configs/ctkd must
-    hold: Faster R-CNN for every pairing and method (fg/bg KD included); Cascade R-CNN R101 -> R50
-    with KD and both CTKDs; Mask R-CNN R101 -> R50 with CTKD global."""
+    hold: Faster R-CNN for every pairing and method (fg/bg KD included);
+    Cascade R-CNN R101 -> R50 with KD and both CTKDs; Mask R-CNN R101 -> R50
+    with CTKD global."""
     faster = {('faster-rcnn', t, s, m) for t, s in PAIRINGS for m in METHODS}
     cascade = {('cascade-rcnn', 'r101', 'r50', m)
                for m in ('kd', 'ctkd-global', 'ctkd-instance')}
