@@ -27,6 +27,21 @@ def test_benchmark_variant_list(monkeypatch, tmp_path):
         [('x', str(fake)), ('rlkd', str(fake))]
     with pytest.raises(FileNotFoundError):
         benchmark.parse_config_arg(['x=/no/such/config.py'])
+    # overrides after the path: literals where they parse, else strings
+    spec = f'{fake}:model.teacher_cache_mb=0:a.b=[1, 2]:c=x'
+    assert benchmark.parse_config_arg([f'y={spec}']) == [('y', spec)]
+    assert benchmark.config_overrides(spec) == {
+        'model.teacher_cache_mb': 0, 'a.b': [1, 2], 'c': 'x'}
+    with pytest.raises(ValueError, match='not key=value'):
+        benchmark.parse_config_arg([f'y={fake}:oops'])
+    # the batch from a set on disk, passed on to the memory child
+    on_disk = BenchmarkSettings(data_root=str(tmp_path))
+    assert benchmark.batch_root('unused', on_disk) == str(tmp_path)
+    assert benchmark.memory_child_cmd('y', spec, on_disk)[-2:] == \
+        ['--data-root', str(tmp_path)]
+    with pytest.raises(FileNotFoundError, match='--data-root'):
+        benchmark.batch_root('unused', BenchmarkSettings(
+            data_root=str(tmp_path / 'missing')))
     # the A/A control adds a second kd; it needs one
     assert benchmark.select_variants([('kd', 'a'), ('s', 'b')], aa=True) == \
         [('kd', 'a'), ('s', 'b'), ('kd-copy', 'a')]
@@ -96,6 +111,8 @@ def test_benchmark_tiny_run(tmp_path):
                 'cpu_ratio_to_kd'} <= set(v)
     assert res['variants']['kd']['ratio_to_kd'] == pytest.approx(1.0)
     assert '| student |' in benchmark.format_table(res)
+    cfg = benchmark.load_config(f'{KD}:model.teacher_cache_mb=7', 64)
+    assert cfg.model.teacher_cache_mb == 7 and cfg.model.teacher_ckpt is None
 
 
 def test_benchmark_cli_with_memory_child(tmp_path):

@@ -437,8 +437,9 @@ def test_initial_temperature_covers_every_ctkd_config():
     # glyphs: 5 CTKD leaves and their 5 table cells
     assert len(GLYPHS_CTKD) == 10
     assert sum(_roi_t0(p) == T0_AUTHORS for p in GLYPHS_CTKD) == 4
-    # 4 shapes configs, the table's 2 cells, the ablation's 3 x (pretrained, scratch)
-    assert len(SHAPES_CTKD) == 12
+    # 5 shapes configs (Faster global / instance / global-fgbg, Cascade,
+    # RetinaNet), the table's 3 cells, the ablation's 3 x (pretrained, scratch)
+    assert len(SHAPES_CTKD) == 14
 
 
 @pytest.mark.parametrize('path,t0', INITIAL_T,

@@ -215,7 +215,7 @@ def test_experiment_cli_benchmark_and_eval_split(capsys):
     assert args.methods == ['none', 'kd-t1', 'kd-t4', 'kd-fgbg', 'dkd',
                             'ctkd-global', 'ctkd-instance', 'ctkd-global-dkd',
                             'ctkd-instance-dkd', 'rlkd-dkd', 'ctkd-global-fgbg',
-                            'rlkd-fgbg']
+                            'rlkd-fgbg', 'kd-fgbg-t21']
     assert (args.teacher_epochs, args.pretrain_epochs, args.epochs,
             args.seeds) == (12, 12, 6, [0, 1, 2])
     assert (args.num_train, args.num_dev, args.num_val, args.size) == \

@@ -19,8 +19,9 @@ from ctkd_det.experiments import ablation, plans, table
 from ctkd_det.experiments.pool import JobPool
 from ctkd_det.experiments.results import (aggregate, paired_deltas,
                                           twin_deltas, write_results)
-from ctkd_det.experiments.runs import (REPO, cache_key, file_digest, is_cached,
-                                       thread_env, weight_inputs)
+from ctkd_det.experiments.runs import (REPO, cache_key, config_digest,
+                                       file_digest, is_cached, thread_env,
+                                       weight_inputs)
 
 WORK = table.FULL['work_dir']  # the fixed work dir the table files point into
 
@@ -111,7 +112,8 @@ def test_table_files_hold_the_table_setting():
         'ctkd-instance': ('InstanceTemperature', None, kd, None),
         'rlkd': ('RLTemperature', None, kd, None),
         'dkd': (fixed, 1.0, 'DKDLoss', None),
-        'kd-fgbg': (fixed, 1.0, kd, 2.0)}
+        'kd-fgbg': (fixed, 1.0, kd, 2.0),
+        'ctkd-global-fgbg': ('GlobalTemperature', None, kd, 2.0)}
 
 
 GLYPHS = plans.benchmark('glyphs')
@@ -185,7 +187,7 @@ def test_glyph_table_methods():
     assert list(temps) == ['kd-t1', 'kd-t4', 'kd-fgbg', 'dkd', 'ctkd-global',
                            'ctkd-instance', 'ctkd-global-dkd',
                            'ctkd-instance-dkd', 'rlkd-dkd', 'ctkd-global-fgbg',
-                           'rlkd-fgbg']
+                           'rlkd-fgbg', 'kd-fgbg-t21']
     assert temps == {
         'kd-t1': (fixed, 1.0, kd, None), 'kd-t4': (fixed, 4.0, kd, None),
         'kd-fgbg': (fixed, 1.0, kd, 2.0), 'dkd': (fixed, 1.0, dkd, None),
@@ -195,7 +197,8 @@ def test_glyph_table_methods():
         'ctkd-instance-dkd': ('InstanceTemperature', None, dkd, None),
         'rlkd-dkd': ('RLTemperature', None, dkd, None),
         'ctkd-global-fgbg': ('GlobalTemperature', None, kd, 2.0),
-        'rlkd-fgbg': ('RLTemperature', None, kd, 2.0)}
+        'rlkd-fgbg': ('RLTemperature', None, kd, 2.0),
+        'kd-fgbg-t21': (fixed, 21.0, kd, 2.0)}
     for method in ('rlkd-dkd', 'rlkd-fgbg'):
         rl = Config.fromfile(GLYPHS.config(method)).model.temperature
         assert rl.warmup_temperature == 1.0  # the twin's fixed T
@@ -216,7 +219,7 @@ def test_twins_are_the_same_method_at_a_fixed_temperature(bench):
     b = plans.benchmark(bench)
     assert b.twins == {
         'shapes': {'ctkd-global': 'kd-t4', 'ctkd-instance': 'kd-t4',
-                   'rlkd': 'kd-t4'},
+                   'rlkd': 'kd-t4', 'ctkd-global-fgbg': 'kd-fgbg'},
         'glyphs': {'ctkd-global': 'kd-t1', 'ctkd-instance': 'kd-t1',
                    'ctkd-global-dkd': 'dkd', 'ctkd-instance-dkd': 'dkd',
                    'rlkd-dkd': 'dkd', 'ctkd-global-fgbg': 'kd-fgbg',
@@ -489,6 +492,26 @@ def test_cache_key_follows_the_weights_a_run_reads(tmp_path):
     teacher.write_bytes(b'teacher v1')
     backbone.write_bytes(b'backbone v2')
     assert cache_key(cfg())['key'] != key['key']
+
+
+def test_cache_key_ignores_speed_only_settings():
+    """Turning the teacher feature cache on or resizing it keeps a finished
+    run (its steps are the same: tests/test_teacher_cache.py); any other model
+    change, and the cache key's own config digest, still tell runs apart."""
+    cfg = plans.load_config(plans.table_config('kd-t4'), 0)
+    assert 'teacher_cache_mb' not in cfg.model
+    plain = config_digest(cfg)
+    text = cfg.pretty_text
+    for mb in (0, 64, 1024):
+        cached = copy.deepcopy(cfg)
+        cached.model.teacher_cache_mb = mb
+        assert config_digest(cached) == plain
+        assert cached.model.teacher_cache_mb == mb  # the config is not changed
+    assert cfg.pretty_text == text
+    other = copy.deepcopy(cfg)
+    other.model.teacher_cache_mb = 64
+    other.model.temperature.value = 2.0
+    assert config_digest(other) != plain
 
 
 def test_paired_deltas_by_hand():

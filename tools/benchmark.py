@@ -7,6 +7,9 @@ r"""Training-step cost of distillation: student alone vs KD vs CTKD (vs RLKD).
         student=configs/shapes/faster-rcnn_r18_fpn_shapes.py \
         kd=configs/shapes/faster-rcnn_r50-to-r18_fpn_kd_cpu_shapes.py
     python tools/benchmark.py --breakdown     # where the time of a KD step goes
+    python tools/benchmark.py --threads 1 --size 192 --data-root data/glyphs \
+        --configs kd=configs/glyphs/table/kd-fgbg.py:model.teacher_cache_mb=0 \
+        kd-cached=configs/glyphs/table/kd-fgbg.py student=configs/glyphs/table/none.py
 
 The library (what is measured, and how) is ctkd_det.experiments.benchmark.
 """
@@ -38,6 +41,10 @@ def parse_args(argv=None):
     p.add_argument('--device', default=d.device, help='cpu, cuda or cuda:N')
     p.add_argument('--batch-size', type=int, default=d.batch_size)
     p.add_argument('--size', type=int, default=d.size, help='image side (px)')
+    p.add_argument('--data-root',
+                   help='take the batch from this generated set (e.g. '
+                   'data/glyphs for glyphs configs) instead of a fresh shapes '
+                   'set')
     p.add_argument('--threads', type=int, default=d.threads,
                    help="torch threads (default: torch's choice)")
     p.add_argument('--out', help='write the results as JSON here')
@@ -65,7 +72,7 @@ def main(argv=None):
         steps=args.steps, warmup=args.warmup, device=args.device,
         batch_size=args.batch_size, size=args.size, threads=args.threads,
         memory=not args.no_memory, memory_steps=args.memory_steps,
-        breakdown=args.breakdown, aa=args.aa)
+        breakdown=args.breakdown, aa=args.aa, data_root=args.data_root)
     configs = benchmark.parse_config_arg(args.configs) if args.configs \
         else None
     benchmark.quiet_logs()

@@ -31,7 +31,10 @@ not part of ``train_step`` and not included.
 
 Weights do not change the cost, so distillation variants get a randomly
 initialised teacher (``teacher_ckpt=None``). Each step runs the teacher forward
-anew: nothing is cached across steps. Learnable temperatures get ``lambda_ = 1``
+anew, unless the config turns the teacher feature cache on
+(``model.teacher_cache_mb``, as the glyphs configs do): then every timed step
+hits it, which is a cached run's steady state after its first epoch; compare
+with ``NAME=CONFIG:model.teacher_cache_mb=0``. Learnable temperatures get ``lambda_ = 1``
 (the post-curriculum state; the compute is the same for any lambda). The learning
 rate is the schedule's first-iteration value (``lr * LinearLR.start_factor``) so
 that many steps on one batch stay finite; it does not change the cost.
@@ -82,6 +85,7 @@ class BenchmarkSettings:
     memory_steps: int = 3  # steps per child process
     breakdown: bool = False  # also time the parts of a step
     aa: bool = False  # A/A control: a second instance of kd ('kd-copy')
+    data_root: Optional[str] = None  # a set on disk; None: fresh shapes
 
     @property
     def cuda(self) -> bool:
@@ -98,14 +102,19 @@ def default_configs() -> List[tuple]:
 
 
 def parse_config_arg(items: List[str]) -> List[tuple]:
-    """``name=path`` items (a bare path is named after its file)."""
+    """``name=path`` items (a bare path is named after its file); a path may
+    end with config overrides ``:key=value`` (one or more, values as Python
+    literals), e.g. ``kd=configs/glyphs/...py:model.teacher_cache_mb=0``: the
+    same config without the teacher feature cache."""
     out = []
     for item in items:
         name, sep, path = item.partition('=')
         if not sep:
             name, path = osp.splitext(osp.basename(item))[0], item
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'--configs: {path} not found')
+        file = path.split(':')[0]
+        if not osp.isfile(file):
+            raise FileNotFoundError(f'--configs: {file} not found')
+        config_overrides(path)  # a malformed override fails here
         out.append((name, path))
     names = [n for n, _ in out]
     if len(set(names)) != len(names):
@@ -133,13 +142,31 @@ def round_order(names: List[str], r: int) -> List[str]:
 
 
 # -- building ------------------------------------------------------------------
+def config_overrides(spec: str) -> Dict[str, object]:
+    """The ``:key=value`` overrides at the end of a config spec (see
+    :func:`parse_config_arg`) as ``{key: value}``."""
+    import ast
+    out = {}
+    for item in spec.split(':')[1:]:
+        key, sep, value = item.partition('=')
+        if not (sep and key):
+            raise ValueError(f'--configs: override {item!r} of {spec} is not '
+                             'key=value')
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
 def load_config(path: str, size: int, data_root: Optional[str] = None):
-    """The config at ``size`` px on ``data_root``, teacher randomly
-    initialised (``teacher_ckpt=None``)."""
+    """The config ``path`` (with its ``:key=value`` overrides) at ``size`` px
+    on ``data_root``, teacher randomly initialised (``teacher_ckpt=None``)."""
     from mmengine.config import Config
 
     from ctkd_det.apis import set_data_root, set_img_size
-    cfg = Config.fromfile(path)
+    cfg = Config.fromfile(path.split(':')[0])
+    cfg.merge_from_dict(config_overrides(path))
     if data_root is not None:
         set_data_root(cfg, data_root)
     set_img_size(cfg, size)
@@ -234,12 +261,24 @@ def shapes_root(tmp: str, batch_size: int, size: int) -> str:
     return root
 
 
+def batch_root(tmp: str, settings: BenchmarkSettings) -> str:
+    """Where the fixed batch comes from: ``settings.data_root`` (a set on disk
+    the configs can read, e.g. data/glyphs for the glyphs configs) or a fresh
+    shapes set under ``tmp``."""
+    if settings.data_root is None:
+        return shapes_root(tmp, settings.batch_size, settings.size)
+    if not osp.isdir(settings.data_root):
+        raise FileNotFoundError(f'--data-root {settings.data_root}: no such '
+                                'directory')
+    return osp.abspath(settings.data_root)
+
+
 def build_variants(configs: List[tuple], settings: BenchmarkSettings):
     """``(variants, data)``: ``name -> dict(model, optim, path)`` with the same
     starting weights, and the one fixed batch every variant trains on."""
     import torch
     with tempfile.TemporaryDirectory() as tmp:
-        root = shapes_root(tmp, settings.batch_size, settings.size)
+        root = batch_root(tmp, settings)
         variants, data = {}, None
         for name, path in configs:
             cfg = load_config(path, settings.size, root)
@@ -435,7 +474,7 @@ def memory_child(name: str, path: str, settings: BenchmarkSettings) -> dict:
     if settings.threads:
         torch.set_num_threads(settings.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        root = shapes_root(tmp, settings.batch_size, settings.size)
+        root = batch_root(tmp, settings)
         cfg = load_config(path, settings.size, root)
         data = make_batch(cfg, settings.batch_size)
         torch.manual_seed(0)
@@ -461,6 +500,8 @@ def memory_child_cmd(name: str, path: str,
            str(settings.size), '--memory-steps', str(settings.memory_steps)]
     if settings.threads:
         cmd += ['--threads', str(settings.threads)]
+    if settings.data_root is not None:
+        cmd += ['--data-root', osp.abspath(settings.data_root)]
     return cmd
 
 
@@ -705,11 +746,13 @@ def _memory_child_main(argv=None) -> None:
     p.add_argument('--size', type=int, required=True)
     p.add_argument('--memory-steps', type=int, required=True)
     p.add_argument('--threads', type=int, default=0)
+    p.add_argument('--data-root')
     args = p.parse_args(argv)
     (name, path), = parse_config_arg([args.variant])
     settings = BenchmarkSettings(batch_size=args.batch_size, size=args.size,
                                  memory_steps=args.memory_steps,
-                                 threads=args.threads)
+                                 threads=args.threads,
+                                 data_root=args.data_root)
     print('MEMORY ' + json.dumps(memory_child(name, path, settings)))
 
 

@@ -8,6 +8,7 @@ the content digests of the files the run reads weights from (the teacher
 checkpoint, a pretrained backbone, ``load_from``): a retrained teacher retrains
 its students even when its checkpoint path is the same.
 """
+import copy
 import hashlib
 import json
 import os
@@ -34,9 +35,24 @@ _DIGESTS: Dict[tuple, str] = {}
 _DIGESTS_LOCK = threading.Lock()
 
 
+# Model settings that change a run's speed, not its results (as the thread count,
+# which is not in the config either): left out of the digest, so that turning
+# them on keeps the finished runs. ``teacher_cache_mb``: the teacher feature
+# cache, whose steps equal the uncached ones (tests/test_teacher_cache.py).
+SPEED_ONLY_MODEL_KEYS = ('teacher_cache_mb',)
+
+
 def config_digest(cfg: Config) -> str:
-    """Digest of the config's text (everything it sets, its seed included)."""
+    """Digest of the config's text (everything it sets, its seed included,
+    except ``SPEED_ONLY_MODEL_KEYS``)."""
     with CONFIG_LOCK:
+        model = cfg.get('model')
+        drop = [k for k in SPEED_ONLY_MODEL_KEYS
+                if isinstance(model, dict) and k in model]
+        if drop:
+            cfg = copy.deepcopy(cfg)
+            for k in drop:
+                del cfg.model[k]
         text = cfg.pretty_text
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 

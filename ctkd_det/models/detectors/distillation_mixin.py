@@ -12,6 +12,7 @@ from mmdet.utils import ConfigType
 from ctkd_det.models.temperature import build_temperature
 from ctkd_det.registry import MODELS
 from .teacher import build_teacher, teacher_input_converter
+from .teacher_cache import TeacherFeatureCache
 
 __all__ = ['DistillationMixin']
 
@@ -26,6 +27,10 @@ class DistillationMixin:
       ``parameters()`` and ``init_weights``, it follows ``.to()`` / ``.cuda()``
       / ``.half()`` (:meth:`_apply`) and stays in eval mode while the student
       trains (:meth:`train`, with ``eval_teacher``);
+    * :meth:`teacher_features`: the teacher's backbone + neck features of the
+      student's inputs, memoised per image with ``teacher_cache_mb`` > 0
+      (:class:`TeacherFeatureCache`: for pipelines that give an image the
+      same input every epoch; a changed input is a miss, not a wrong hit);
     * :meth:`kd_losses` gives ``loss_kd`` on ``(R, C)`` student / teacher logit
       rows, with the temperatures it used logged as ``kd_temp`` (mean),
       ``kd_temp_p10`` / ``kd_temp_p90``; non-finite logits skip the term
@@ -36,10 +41,19 @@ class DistillationMixin:
     def init_distillation(self, teacher_model_cfg: ConfigType,
                           teacher_ckpt: Optional[str], temperature: ConfigType,
                           distill_loss: ConfigType,
-                          eval_teacher: bool = True) -> None:
+                          eval_teacher: bool = True,
+                          teacher_cache_mb: float = 0) -> None:
         """Build the KD loss (checked by :meth:`check_distill_loss` before
         anything heavy), the teacher and the temperature module (checked by
-        :meth:`check_temperature`). Call after the student is built."""
+        :meth:`check_temperature`), and the teacher feature cache
+        (``teacher_cache_mb`` > 0). Call after the student is built."""
+        if teacher_cache_mb and not eval_teacher:
+            raise ValueError(
+                'teacher_cache_mb needs eval_teacher=True: a teacher in train '
+                'mode (batch statistics) has batch-dependent features')
+        if teacher_cache_mb < 0:
+            raise ValueError(f'teacher_cache_mb must be >= 0 (0: no cache), '
+                             f'got {teacher_cache_mb}')
         loss = MODELS.build(distill_loss)
         self.check_distill_loss(loss)
         # Building the teacher and the temperature module must not consume the
@@ -58,6 +72,8 @@ class DistillationMixin:
         self.temperature = temperature
         self.distill_loss = loss
         self.kd_skipped_steps = 0
+        self.teacher_cache = TeacherFeatureCache(teacher_cache_mb) \
+            if teacher_cache_mb else None
 
     def check_teacher(self, teacher: nn.Module) -> None:
         """Raise ``ValueError`` if ``teacher`` cannot be distilled into this
@@ -77,7 +93,24 @@ class DistillationMixin:
     def _apply(self, fn, *args, **kwargs):
         """``.to()``, ``.cuda()``, ``.half()`` … reach the unregistered teacher."""
         self.teacher._apply(fn, *args, **kwargs)
+        if getattr(self, 'teacher_cache', None) is not None:
+            self.teacher_cache.clear()  # features of the old device / dtype
         return super()._apply(fn, *args, **kwargs)
+
+    @torch.no_grad()
+    def teacher_features(self, batch_inputs: Tensor):
+        """The teacher's backbone + neck features (one ``(B, C, H_l, W_l)``
+        tensor per level) of the student's normalised inputs ``(B, 3, H, W)``,
+        converted to the teacher's normalisation; through the teacher feature
+        cache when there is one."""
+        def compute(inputs: Tensor):
+            if self._teacher_input is not None:
+                inputs = self._teacher_input(inputs)
+            return self.teacher.extract_feat(inputs)
+
+        if self.teacher_cache is None:
+            return compute(batch_inputs)
+        return self.teacher_cache(batch_inputs, compute)
 
     def train(self, mode: bool = True):
         super().train(mode)

@@ -95,6 +95,8 @@ class KDSingleStageDetector(DistillationMixin, SingleStageDetector):
             teacher's initialisation (tests only).
         distill_loss: KD loss config, default ``dict(type='SigmoidKDLoss')``.
         eval_teacher: keep the teacher in eval mode while the student trains.
+        teacher_cache_mb: memory (MiB) for the teacher's features per image
+            (:class:`TeacherFeatureCache`); 0: none.
     """
 
     def __init__(self,
@@ -105,6 +107,7 @@ class KDSingleStageDetector(DistillationMixin, SingleStageDetector):
                  teacher_ckpt: Optional[str] = None,
                  distill_loss: ConfigType = dict(type='SigmoidKDLoss'),
                  eval_teacher: bool = True,
+                 teacher_cache_mb: float = 0,
                  neck: OptConfigType = None,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
@@ -119,7 +122,7 @@ class KDSingleStageDetector(DistillationMixin, SingleStageDetector):
         self.student_layout = dense_layout(self.bbox_head,
                                            'the student\'s bbox_head')
         self.init_distillation(teacher_model_cfg, teacher_ckpt, temperature,
-                               distill_loss, eval_teacher)
+                               distill_loss, eval_teacher, teacher_cache_mb)
 
     # -- build-time checks ------------------------------------------------------
     def check_teacher(self, teacher: nn.Module) -> None:
@@ -167,10 +170,7 @@ class KDSingleStageDetector(DistillationMixin, SingleStageDetector):
     def teacher_cls_scores(self, batch_inputs: Tensor) -> Sequence[Tensor]:
         """The teacher head's per-level class logits ``(B, A·C, H, W)`` for the
         student's (normalised) inputs ``(B, 3, H_in, W_in)``."""
-        if self._teacher_input is not None:
-            batch_inputs = self._teacher_input(batch_inputs)
-        feats = self.teacher.extract_feat(batch_inputs)
-        return self.teacher.bbox_head(feats)[0]
+        return self.teacher.bbox_head(self.teacher_features(batch_inputs))[0]
 
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> dict:

@@ -90,6 +90,9 @@ class KDTwoStageDetector(DistillationMixin, TwoStageDetector):
         eval_teacher: keep the teacher in eval mode while the student trains.
         kd_stages: the bbox stages distilled, e.g. ``[2]`` for a cascade's last
             stage; ``None``: all (the only one of a single-stage head).
+        teacher_cache_mb: memory (MiB) for the teacher's features per image
+            (:class:`TeacherFeatureCache`); 0: none. Worth it where an image
+            gets the same input every epoch (fixed resize, no random flip).
     """
 
     def __init__(self,
@@ -102,6 +105,7 @@ class KDTwoStageDetector(DistillationMixin, TwoStageDetector):
                  distill_loss: ConfigType = dict(type='KDLoss'),
                  eval_teacher: bool = True,
                  kd_stages: Optional[Sequence[int]] = None,
+                 teacher_cache_mb: float = 0,
                  neck: OptConfigType = None,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
@@ -119,7 +123,7 @@ class KDTwoStageDetector(DistillationMixin, TwoStageDetector):
         self.kd_stages = self._check_kd_stages(kd_stages)
 
         self.init_distillation(teacher_model_cfg, teacher_ckpt, temperature,
-                               distill_loss, eval_teacher)
+                               distill_loss, eval_teacher, teacher_cache_mb)
         self.roi_recorder = RoIRecorder()
         self.last_roi_records: List[RoIRecord] = []
         self.last_roi_record: Optional[RoIRecord] = None
@@ -171,14 +175,6 @@ class KDTwoStageDetector(DistillationMixin, TwoStageDetector):
         KD term is computed on: those of its RoI head's own forward, so the KD
         gradient reaches the whole student."""
         return record.cls_score
-
-    @torch.no_grad()
-    def teacher_features(self, batch_inputs: Tensor):
-        """The teacher's features (its backbone and neck) of the student's
-        inputs ``(B, 3, H, W)``, converted to the teacher's normalisation."""
-        if self._teacher_input is not None:
-            batch_inputs = self._teacher_input(batch_inputs)
-        return self.teacher.extract_feat(batch_inputs)
 
     @torch.no_grad()
     def teacher_logits(self, batch_inputs: Tensor, rois: Tensor,
