@@ -214,14 +214,19 @@ def test_experiment_cli_benchmark_and_eval_split(capsys):
     args = cli.parse_args(['--benchmark', 'glyphs', '--jobs', '2'])
     assert args.methods == ['none', 'kd-t1', 'kd-t4', 'kd-fgbg', 'dkd',
                             'ctkd-global', 'ctkd-instance', 'ctkd-global-dkd',
-                            'ctkd-instance-dkd', 'rlkd-dkd', 'ctkd-global-fgbg',
-                            'rlkd-fgbg', 'kd-fgbg-t21']
+                            'ctkd-instance-dkd', 'ctkd-global-fgbg',
+                            'rlkd-fgbg']
     assert (args.teacher_epochs, args.pretrain_epochs, args.epochs,
-            args.seeds) == (12, 12, 6, [0, 1, 2])
+            args.seeds) == (24, 12, 4, [0, 1, 2])
+    # the optional cells run when named
+    args = cli.parse_args(['--benchmark', 'glyphs', '--methods', 'none',
+                           'rlkd-dkd', 'kd-fgbg-t21'])
+    assert args.methods == ['none', 'rlkd-dkd', 'kd-fgbg-t21']
+    args = cli.parse_args(['--benchmark', 'glyphs', '--jobs', '2'])
     assert (args.num_train, args.num_dev, args.num_val, args.size) == \
         (256, 64, 128, 192)
     assert (args.work_dir, args.out, args.data_root, args.threads) == (
-        osp.join(REPO, 'work_dirs/glyphs_experiment'),
+        osp.join(REPO, 'work_dirs/glyphs_table'),
         osp.join(REPO, 'docs/glyphs'), osp.join(REPO, 'data/glyphs'), 1)
 
     args = cli.parse_args(['--benchmark', 'glyphs', '--quick',
@@ -230,7 +235,7 @@ def test_experiment_cli_benchmark_and_eval_split(capsys):
     assert (args.num_train, args.num_dev, args.num_val, args.seeds) == \
         (64, 16, 32, [0])
     assert (args.work_dir, args.out) == (
-        osp.join(REPO, 'work_dirs/glyphs_experiment_quick_dev'),
+        osp.join(REPO, 'work_dirs/glyphs_table_quick_dev'),
         osp.join(REPO, 'docs/glyphs/quick/dev'))
 
     for argv, message in [

@@ -35,23 +35,24 @@ and students 6 epochs (48 iterations), seed 0, methods none, kd-t4, ctkd-global,
 ctkd-instance, one thread per run; its own work dir (work_dirs/experiment_quick)
 and output dir (docs/quick), so that it never overwrites the full table.
 
-``--benchmark glyphs``, methods: none, kd-t1, kd-t4, kd-fgbg, dkd, ctkd-global,
-ctkd-instance, ctkd-global-dkd, ctkd-instance-dkd, rlkd-dkd, ctkd-global-fgbg,
-rlkd-fgbg: configs/glyphs/table/<method>.py; twins: ctkd-global and
-ctkd-instance vs kd-t1, ctkd-global-dkd, ctkd-instance-dkd and rlkd-dkd vs dkd,
-ctkd-global-fgbg and rlkd-fgbg vs kd-fgbg. Full setting: 256 train
-/ 64 dev / 128 val images of 192 px (data/glyphs), teacher 12 epochs, backbone
-pretraining 12 epochs (data/glyphs_pretrain, generator seed 2), students 6
-epochs (192 iterations at batch 8, configs/glyphs/table/_base_/table_schedule.py),
-seeds 0 1 2, all methods: 2 + 3 x 12 runs, in work_dirs/glyphs_experiment,
-results in docs/glyphs/. ``--quick``: 64 train /
+``--benchmark glyphs``, default methods: none, kd-t1, kd-t4, kd-fgbg, dkd,
+ctkd-global, ctkd-instance, ctkd-global-dkd, ctkd-instance-dkd,
+ctkd-global-fgbg, rlkd-fgbg; with ``--methods`` only: rlkd-dkd, kd-fgbg-t21
+(configs/glyphs/table/<method>.py); twins: ctkd-global and ctkd-instance vs
+kd-t1, ctkd-global-dkd, ctkd-instance-dkd and rlkd-dkd vs dkd,
+ctkd-global-fgbg and rlkd-fgbg vs kd-fgbg. Full setting: 256 train / 64 dev /
+128 val images of 192 px (data/glyphs), teacher 24 epochs (~52 min on 2
+threads), backbone pretraining 12 epochs (data/glyphs_pretrain, generator
+seed 2), students 4 epochs (128 iterations at batch 8,
+configs/glyphs/table/_base_/table_schedule.py), seeds 0 1 2: 2 + 3 x 11 runs,
+in work_dirs/glyphs_table, results in docs/glyphs/. ``--quick``: 64 train /
 16 dev / 32 val images, teacher 6 epochs, pretraining and students 4 epochs,
 seed 0, methods none, kd-t1, dkd, ctkd-global-dkd, one thread per run
-(work_dirs/glyphs_experiment_quick, docs/glyphs/quick).
+(work_dirs/glyphs_table_quick, docs/glyphs/quick).
 
 ``--eval-split dev`` (glyphs; shapes has no dev split) evaluates every run on
 the dev split instead of val, in work and output dirs of its own (default: the
-val ones + ``_dev`` and ``/dev``, e.g. work_dirs/glyphs_experiment_dev and
+val ones + ``_dev`` and ``/dev``, e.g. work_dirs/glyphs_table_dev and
 docs/glyphs/dev), so that tuning never looks at the val numbers.
 
 Explicit options override the benchmark's (and ``--quick``'s) values. Quick
@@ -101,14 +102,15 @@ def parse_args(argv=None):
     p.add_argument('--quick', action='store_true',
                    help='small setting, < 15 min on 2 cores (see above)')
     p.add_argument('--methods', nargs='+', metavar='METHOD',
-                   help='subset of the benchmark\'s methods (default: all '
-                   'whose config exists): ' + '; '.join(
-                       f'{b.name}: {", ".join(b.methods)}'
+                   help='the table\'s rows (default: the benchmark\'s '
+                   'default methods whose config exists): ' + '; '.join(
+                       f'{b.name}: {", ".join(b.all_methods)}'
                        for b in BENCHMARKS.values()))
     p.add_argument('--seeds', nargs='+', type=int, help='default 0 1 2')
-    p.add_argument('--epochs', type=int, help='student epochs (default 12)')
+    p.add_argument('--epochs', type=int,
+                   help='student epochs (default 12 shapes, 4 glyphs)')
     p.add_argument('--teacher-epochs', type=int,
-                   help='default 20 (shapes), 12 (glyphs)')
+                   help='default 20 (shapes), 24 (glyphs)')
     p.add_argument('--pretrain-epochs', type=int,
                    help='epochs of the student backbone\'s pretraining on a '
                    'separate generated set (default 12; 0: students from scratch)')
@@ -134,7 +136,7 @@ def parse_args(argv=None):
                    '--jobs 2 finishes the table ~15%% sooner than one run at '
                    'a time on 2 threads')
     p.add_argument('--work-dir', help='default work_dirs/experiment (shapes), '
-                   'work_dirs/glyphs_experiment (glyphs)')
+                   'work_dirs/glyphs_table (glyphs)')
     p.add_argument('--out', help='results directory (default docs/ for shapes, '
                    'docs/glyphs/ for glyphs)')
     # for tests and experiments with the setting itself

@@ -85,10 +85,10 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
         raise ValueError('--jobs must be >= 1')
     if args.jobs > 1 and not args.threads:
         args.threads = 1
-    unknown = [m for m in args.methods if m not in bench.methods]
+    unknown = [m for m in args.methods if m not in bench.all_methods]
     if unknown:
         raise ValueError(f'unknown methods {unknown} for {bench.name}; choose '
-                         f'from {list(bench.methods)}')
+                         f'from {list(bench.all_methods)}')
     missing = [m for m in args.methods if not osp.isfile(bench.config(m))]
     if missing:
         raise ValueError(f'no config for {missing}: '

@@ -1,5 +1,5 @@
 # The glyphs results table's backbone pretraining (`tools/experiment.py
-# --benchmark glyphs` trains it first, in work_dirs/glyphs_experiment/pretrain):
+# --benchmark glyphs` trains it first, in work_dirs/glyphs_table/pretrain):
 # the R18-FPN student alone, 12 epochs on a separate generated set
 # (data/glyphs_pretrain: generator seed 2, 256 train / 16 dev / 32 val images of
 # 192 px, none of the table's). Its backbone initialises every student of the

@@ -1,6 +1,6 @@
 # The glyphs results table's checkpoints, trained first by
-# `tools/experiment.py --benchmark glyphs` in work_dirs/glyphs_experiment: its
-# teacher (table/teacher.py, 12 epochs) and the pretraining run
+# `tools/experiment.py --benchmark glyphs` in work_dirs/glyphs_table: its
+# teacher (table/teacher.py, 24 epochs) and the pretraining run
 # (table/pretrain.py, 12 epochs) whose backbone initialises every student of the
 # table, as detection students start from ImageNet weights.
 #
@@ -11,8 +11,8 @@
 # tools/export_student.py, like `kd_model`.
 table_kd_model = dict(
     type='KDTwoStageDetector',
-    teacher_ckpt='work_dirs/glyphs_experiment/teacher/epoch_12.pth',
+    teacher_ckpt='work_dirs/glyphs_table/teacher/epoch_24.pth',
     backbone=dict(init_cfg=dict(
         _delete_=True,
         type='Pretrained', prefix='backbone.',
-        checkpoint='work_dirs/glyphs_experiment/pretrain/epoch_12.pth')))
+        checkpoint='work_dirs/glyphs_table/pretrain/epoch_12.pth')))
