@@ -217,7 +217,7 @@ def test_experiment_cli_benchmark_and_eval_split(capsys):
                             'ctkd-instance-dkd', 'ctkd-global-fgbg',
                             'rlkd-fgbg']
     assert (args.teacher_epochs, args.pretrain_epochs, args.epochs,
-            args.seeds) == (24, 12, 4, [0, 1, 2])
+            args.seeds) == (24, 12, 6, [0, 1, 2])
     # the optional cells run when named
     args = cli.parse_args(['--benchmark', 'glyphs', '--methods', 'none',
                            'rlkd-dkd', 'kd-fgbg-t21'])

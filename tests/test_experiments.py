@@ -137,7 +137,7 @@ def test_glyph_table_cells_are_the_glyph_configs_with_the_table_checkpoints():
     table's stage runs of the full setting leave them."""
     full = GLYPHS.full
     assert (full['teacher_epochs'], full['pretrain_epochs'], full['epochs'],
-            full['seeds']) == (24, 12, 4, [0, 1, 2])
+            full['seeds']) == (24, 12, 6, [0, 1, 2])
     teacher_ckpt = 'work_dirs/glyphs_table/teacher/epoch_24.pth'
     backbone_ckpt = 'work_dirs/glyphs_table/pretrain/epoch_12.pth'
     assert osp.join(REPO, teacher_ckpt) == \
@@ -152,7 +152,7 @@ def test_glyph_table_cells_are_the_glyph_configs_with_the_table_checkpoints():
             assert want.model.teacher_ckpt != teacher_ckpt  # the file sets it
             want.model.teacher_ckpt = teacher_ckpt
         want.default_hooks.checkpoint.save_optimizer = False
-        # the tool's schedule (4 of the leaves' 12 epochs, 32 iterations
+        # the tool's schedule (6 of the leaves' 12 epochs, 32 iterations
         # each) is written in the cell: tools/train.py CELL runs the table's
         rescale_schedule(want, full['epochs'], 256 // 8)
         cell = Config.fromfile(GLYPHS.config(method))

@@ -43,7 +43,7 @@ kd-t1, ctkd-global-dkd, ctkd-instance-dkd and rlkd-dkd vs dkd,
 ctkd-global-fgbg and rlkd-fgbg vs kd-fgbg. Full setting: 256 train / 64 dev /
 128 val images of 192 px (data/glyphs), teacher 24 epochs (~52 min on 2
 threads), backbone pretraining 12 epochs (data/glyphs_pretrain, generator
-seed 2), students 4 epochs (128 iterations at batch 8,
+seed 2), students 6 epochs (192 iterations at batch 8,
 configs/glyphs/table/_base_/table_schedule.py), seeds 0 1 2: 2 + 3 x 11 runs,
 in work_dirs/glyphs_table, results in docs/glyphs/. ``--quick``: 64 train /
 16 dev / 32 val images, teacher 6 epochs, pretraining and students 4 epochs,
@@ -108,7 +108,7 @@ def parse_args(argv=None):
                        for b in BENCHMARKS.values()))
     p.add_argument('--seeds', nargs='+', type=int, help='default 0 1 2')
     p.add_argument('--epochs', type=int,
-                   help='student epochs (default 12 shapes, 4 glyphs)')
+                   help='student epochs (default 12 shapes, 6 glyphs)')
     p.add_argument('--teacher-epochs', type=int,
                    help='default 20 (shapes), 24 (glyphs)')
     p.add_argument('--pretrain-epochs', type=int,

@@ -137,15 +137,15 @@ BENCHMARKS: Dict[str, Benchmark] = {
         name='glyphs',
         title='Glyphs: KD vs CTKD (R50-FPN teacher -> R18-FPN student)',
         table_dir=osp.join(GLYPHS, 'table'),
-        # the rows plus CTKD on fg/bg KD (11 cells, under 2 h once the
-        # teacher exists); the two after them run with --methods only
+        # the rows plus CTKD on fg/bg KD (11 cells); the two after them
+        # run with --methods only
         methods=('none', 'kd-t1', 'kd-t4', 'kd-fgbg', 'dkd', 'ctkd-global',
                  'ctkd-instance', 'ctkd-global-dkd', 'ctkd-instance-dkd',
                  'ctkd-global-fgbg', 'rlkd-fgbg'),
         optional_methods=('rlkd-dkd', 'kd-fgbg-t21'),
         splits=('train', 'dev', 'val'), generate=_generate_glyphs,
         set_eval_split=set_glyphs_eval_split, data_root='data/glyphs',
-        full=dict(epochs=4, teacher_epochs=24, pretrain_epochs=12,
+        full=dict(epochs=6, teacher_epochs=24, pretrain_epochs=12,
                   num_train=256, num_dev=64, num_val=128, size=192,
                   seeds=[0, 1, 2], work_dir='work_dirs/glyphs_table',
                   out='docs/glyphs'),

@@ -2,7 +2,7 @@
 # RoIs averaged apart and weighted 2 / 2 (DeFeat's RoI head); the glyphs config
 # faster-rcnn_r50-to-r18_fpn_kd-fgbg_cpu_glyphs.py from the table's teacher, the
 # student's backbone from the table's pretraining run
-# (_base_/table_checkpoints.py), 4 epochs (_base_/table_schedule.py),
+# (_base_/table_checkpoints.py), 6 epochs (_base_/table_schedule.py),
 # weights-only checkpoint.
 _base_ = [
     '../faster-rcnn_r50-to-r18_fpn_kd-fgbg_cpu_glyphs.py',
@@ -13,7 +13,7 @@ _base_ = [
 model = _base_.table_kd_model
 train_cfg = _base_.table_train_cfg
 param_scheduler = [
-    dict(_base_.param_scheduler[0], end=_base_.table_warmup_iters),
+    _base_.param_scheduler[0],
     dict(_base_.param_scheduler[1], end=_base_.table_epochs,
          milestones=_base_.table_lr_milestones)]
 default_hooks = dict(checkpoint=_base_.table_checkpoint)

@@ -12,7 +12,7 @@ _base_ = [
 model = _base_.table_kd_model
 train_cfg = _base_.table_train_cfg
 param_scheduler = [
-    dict(_base_.param_scheduler[0], end=_base_.table_warmup_iters),
+    _base_.param_scheduler[0],
     dict(_base_.param_scheduler[1], end=_base_.table_epochs,
          milestones=_base_.table_lr_milestones)]
 default_hooks = dict(checkpoint=_base_.table_checkpoint)
