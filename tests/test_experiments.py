@@ -162,7 +162,8 @@ def test_glyph_table_cells_are_the_glyph_configs_with_the_table_checkpoints():
         for helper in [k for k in cell if k.startswith('table_')]:
             cell.pop(helper)  # _base_/table_checkpoints, _base_/table_schedule
         assert cell == want.to_dict(), method
-    teacher = _glyph_config('teacher')  # 24 of its 12 epochs, as the tool
+    # the teacher config at 24 epochs instead of its 12, rescaled as the tool
+    teacher = _glyph_config('teacher')
     rescale_schedule(teacher, full['teacher_epochs'], 256 // 8)
     teacher.default_hooks.checkpoint.save_optimizer = False
     assert Config.fromfile(GLYPHS.config('teacher')).to_dict() == \
